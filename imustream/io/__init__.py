@@ -1,0 +1,1 @@
+"""imustream.io."""
