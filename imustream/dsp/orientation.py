@@ -43,7 +43,7 @@ class OrientationFilter:
             k_p=float(k_p),
             k_i=float(k_i),
             k_p_init=float(k_p_init),
-            n_init=int(round(init_s * self.fs)),
+            n_init=round(init_s * self.fs),
         )
         self.state = new_state()
 
