@@ -1,0 +1,1 @@
+"""Acquisition (raw notifications -> decoded, time-mapped blocks and gaps) and ring buffers."""
