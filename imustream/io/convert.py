@@ -1,0 +1,384 @@
+"""Convert a session log into the final HDF5 recording (temp file, verify, fsync, rename)."""
+
+from __future__ import annotations
+
+import json
+import os
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from ..errors import ImustreamError, RecordingError
+from .decode import DecodedSensor, Decoder, decode_stream
+from .fsutil import fsync_dir, replace_durably
+from .layout import LIBVER, SCHEMA, SCHEMA_VERSION, TABLES
+from .logformat import LOG_SUFFIX
+from .logreader import LogContents, RawStream, read_log
+
+H5_SUFFIX = ".h5"
+TMP_SUFFIX = ".h5.tmp"
+
+
+@dataclass
+class ConvertResult:
+    """Outcome of one conversion."""
+
+    log_path: Path
+    h5_path: Path
+    samples: dict[str, int]
+    notifications: dict[str, int]
+    complete: bool
+    dropped_bytes: int
+    log_removed: bool
+    warnings: list[str] = field(default_factory=list)
+
+
+def h5_path_for(log_path: str | os.PathLike) -> Path:
+    """The HDF5 path belonging to a log: ``name.imulog`` -> ``name.h5``."""
+    p = Path(log_path)
+    return p.with_name(p.name.removesuffix(LOG_SUFFIX) + H5_SUFFIX)
+
+
+def _resolve_decoder(info: dict) -> tuple[Decoder | None, dict, str]:
+    """Decoder from the sensor's firmware profile: (decode, profile facts, problem)."""
+    name = info.get("profile")
+    if not name:
+        return None, {}, "no firmware profile recorded"
+    try:
+        from .. import profiles
+
+        prof = profiles.get(name)
+        opts = {k: info[k] for k in ("rate", "acc_range", "gyr_range") if info.get(k) is not None}
+        if opts and hasattr(prof, "with_options"):
+            prof = prof.with_options(**opts)
+        facts = {
+            "seq_bits": getattr(prof, "seq_bits", None),
+            "time_wrap_s": getattr(prof, "timestamp_wrap_s", None),
+        }
+        return prof.decode, facts, ""
+    except (ImustreamError, AttributeError, ImportError) as exc:
+        return None, {}, f"firmware profile {name!r} unavailable: {exc}"
+
+
+def _column(kind: str, values: list) -> np.ndarray:
+    if kind == "f":
+        return np.array([np.nan if v is None else float(v) for v in values], np.float64)
+    if kind == "i":
+        return np.array([-1 if v is None else int(v) for v in values], np.int64)
+    if kind == "b":
+        return np.array([1 if v else 0 for v in values], np.int8)
+    enc = [("" if v is None else str(v)).encode() for v in values]
+    width = max([len(e) for e in enc] + [1])
+    return np.array(enc, dtype=f"S{width}")
+
+
+def _dataset(group: h5py.Group, name: str, data: np.ndarray) -> h5py.Dataset:
+    data = np.asarray(data)
+    row_bytes = max(1, data.itemsize * int(np.prod(data.shape[1:], dtype=np.int64)))
+    rows = max(1, min(data.shape[0], (256 * 1024) // row_bytes))
+    kw = {}
+    if data.dtype.kind != "S":
+        kw = {"shuffle": True, "compression": "gzip", "compression_opts": 4}
+    return group.create_dataset(
+        name,
+        data=data,
+        chunks=(rows, *data.shape[1:]),
+        maxshape=(None, *data.shape[1:]),
+        fletcher32=True,
+        **kw,
+    )
+
+
+def _write_table(root: h5py.Group, name: str, rows: list[dict]) -> None:
+    g = root.create_group(name)
+    cols = TABLES[name]
+    g.attrs["columns"] = [c for c, _ in cols]
+    for col, kind in cols:
+        _dataset(g, col, _column(kind, [r.get(col) for r in rows]))
+
+
+def _gap_rows(contents: LogContents, decoded: dict[str, DecodedSensor], t0_ns: int) -> list[dict]:
+    live: dict[str, list[dict]] = {}
+    for g in contents.records.get("gap", []):
+        live.setdefault(str(g.get("sensor")), []).append({**g, "source": "live"})
+    rows: list[dict] = []
+    for sensor in contents.header["sensors"]:
+        if sensor in live:
+            rows += live.pop(sensor)
+        elif sensor in decoded:
+            rows += [
+                {
+                    "sensor": g.sensor,
+                    "start": g.start,
+                    "end": g.end,
+                    "n_missing": g.n_missing,
+                    "reason": g.reason,
+                    "source": "convert",
+                }
+                for g in decoded[sensor].gaps
+            ]
+    for extra in live.values():
+        rows += extra
+    for ov in contents.records.get("overflow", []):
+        s, a, b = (
+            str(ov.get("sensor")),
+            (ov["first_ns"] - t0_ns) / 1e9,
+            (ov["last_ns"] - t0_ns) / 1e9,
+        )
+        hit = [
+            r for r in rows if r["sensor"] == s and r["start"] <= b + 0.1 and r["end"] >= a - 0.1
+        ]
+        for r in hit:
+            r["reason"] = "overflow"
+        if not hit:
+            rows.append(
+                {
+                    "sensor": s,
+                    "start": a,
+                    "end": b,
+                    "n_missing": -1,
+                    "reason": "overflow",
+                    "source": "recorder",
+                }
+            )
+    rows.sort(key=lambda r: (r["start"], r["sensor"]))
+    return rows
+
+
+def _checksum(raw: RawStream, dec: DecodedSensor | None) -> int:
+    crc = zlib.crc32(raw.data.tobytes())
+    crc = zlib.crc32(raw.host_ns.tobytes(), crc)
+    if dec is not None:
+        crc = zlib.crc32(np.ascontiguousarray(dec.acc).tobytes(), crc)
+        crc = zlib.crc32(np.ascontiguousarray(dec.gyr).tobytes(), crc)
+    return crc
+
+
+def write_session(
+    contents: LogContents,
+    h5_path: str | os.PathLike,
+    *,
+    decoders: Mapping[str, Decoder] | None = None,
+) -> tuple[dict[str, int], list[str]]:
+    """Write the HDF5 recording of a read log to ``h5_path`` (no temp/rename: see :func:`convert`).
+
+    Returns per-sensor checksums (raw bytes, arrival times, decoded acc/gyr) and warnings.
+    """
+    header = contents.header
+    t0_ns = int(header.get("t0_ns", 0))
+    infos = header.get("sensor_info", {})
+    decoded: dict[str, DecodedSensor] = {}
+    warnings: list[str] = []
+    problems: dict[str, str] = {}
+    for sensor, raw in contents.streams.items():
+        info = infos.get(sensor, {})
+        if decoders and sensor in decoders:
+            decode, facts, problem = decoders[sensor], dict(info.get("decode_facts", {})), ""
+        else:
+            decode, facts, problem = _resolve_decoder(info)
+        if decode is None:
+            problems[sensor] = problem
+            if raw.n:
+                warnings.append(f"{sensor}: raw notifications kept but not decoded ({problem})")
+            continue
+        decoded[sensor] = decode_stream(
+            sensor,
+            raw,
+            decode,
+            t0_ns=t0_ns,
+            rate=info.get("rate"),
+            seq_bits=facts.get("seq_bits"),
+            time_wrap_s=facts.get("time_wrap_s"),
+        )
+        if decoded[sensor].decode_errors:
+            bad = int((~decoded[sensor].decode_ok).sum())
+            warnings.append(f"{sensor}: {bad} notifications failed to decode (raw bytes kept)")
+
+    sums: dict[str, int] = {}
+    with h5py.File(h5_path, "w", libver=LIBVER) as f:
+        a = f.attrs
+        a["schema"] = SCHEMA
+        a["schema_version"] = SCHEMA_VERSION
+        a["software_version"] = _version()
+        a["converted_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
+        a["session_id"] = str(header.get("session_id", ""))
+        a["subject"] = str(header.get("subject", ""))
+        a["created_utc"] = str(header.get("created_utc", ""))
+        a["t0_ns"] = t0_ns
+        a["sensors"] = [str(s) for s in header["sensors"]]
+        a["complete"] = bool(contents.end is not None)
+        a["recovered"] = bool(contents.end is None)
+        a["end_reason"] = str((contents.end or {}).get("reason", "crashed (recovered)"))
+        a["log_dropped_bytes"] = contents.dropped_bytes
+        a["log_missing_records"] = contents.missing_records
+        a["log_damage"] = json.dumps(contents.damage)
+        a["metadata_json"] = json.dumps(header)
+        a["end_json"] = json.dumps(contents.end or {})
+        sg = f.create_group("sensors")
+        for sensor in header["sensors"]:
+            raw = contents.streams[sensor]
+            dec = decoded.get(sensor)
+            g = sg.create_group(sensor)
+            info = infos.get(sensor, {})
+            for key in ("profile", "address", "firmware"):
+                g.attrs[key] = str(info.get(key) or "")
+            g.attrs["rate"] = float(info.get("rate") or np.nan)
+            if info.get("mounting") is not None:
+                g.attrs["mounting"] = np.asarray(info["mounting"], np.float64)
+            g.attrs["decoded"] = dec is not None
+            g.attrs["decode_problem"] = problems.get(sensor, "")
+            g.attrs["decode_errors"] = json.dumps(dec.decode_errors if dec else [])
+            r = g.create_group("raw")
+            _dataset(r, "payload", raw.data)
+            _dataset(r, "offsets", raw.offsets)
+            _dataset(r, "host_ns", raw.host_ns)
+            _dataset(r, "seq", dec.seq if dec else np.full(raw.n, -1, np.int64))
+            ok = dec.decode_ok if dec else np.zeros(raw.n, bool)
+            _dataset(r, "decode_ok", ok.astype(np.int8))
+            if dec is None:
+                dec_empty = DecodedSensor(
+                    *(np.zeros((0, 3)),) * 2,
+                    *(np.zeros(0),) * 2,
+                    np.zeros(0, np.int64),
+                    np.zeros(0, np.int64),
+                    np.zeros(0, bool),
+                )
+                use = dec_empty
+            else:
+                use = dec
+            _dataset(g, "acc", use.acc)
+            _dataset(g, "gyr", use.gyr)
+            _dataset(g, "t_device", use.t_device)
+            _dataset(g, "t_session", use.t_session)
+            _dataset(g, "packet", use.packet)
+            if use.mag is not None:
+                _dataset(g, "mag", use.mag)
+            sums[sensor] = _checksum(raw, dec)
+        _write_table(f, "gaps", _gap_rows(contents, decoded, t0_ns))
+        _write_table(f, "events", contents.records.get("event", []))
+        _write_table(f, "steps", contents.records.get("step", []))
+        _write_table(f, "alerts", contents.records.get("alert", []))
+        _write_table(f, "markers", contents.records.get("marker", []))
+        states = [
+            {**s, "time": (int(s.get("host_ns", t0_ns)) - t0_ns) / 1e9}
+            for s in contents.records.get("state", [])
+        ]
+        _write_table(f, "states", states)
+        clock = f.create_group("clock")
+        clock.attrs["records_json"] = json.dumps(contents.records.get("clock", []))
+    return sums, warnings
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
+
+
+def verify(h5_path: str | os.PathLike, checksums: Mapping[str, int]) -> None:
+    """Re-open a written recording, read every dataset (fletcher32 check) and compare checksums.
+
+    Raises
+    ------
+    RecordingError
+        If the file is unreadable or its content differs from what was written.
+    """
+    from .session import open_session
+
+    with open_session(h5_path) as s:
+        s.check_all()
+        for sensor, expect in checksums.items():
+            data = s.sensors[sensor]
+            raw = RawStream(data.raw_host_ns, data.raw_offsets, data.raw_payload)
+            dec = None
+            if data.decoded:
+                dec = DecodedSensor(
+                    data.acc,
+                    data.gyr,
+                    data.t_device,
+                    data.t_session,
+                    data.packet,
+                    data.raw_seq,
+                    data.raw_decode_ok.astype(bool),
+                )
+            if _checksum(raw, dec) != expect:
+                raise RecordingError(f"{h5_path}: verification failed for sensor {sensor!r}")
+
+
+def convert(
+    log_path: str | os.PathLike,
+    h5_path: str | os.PathLike | None = None,
+    *,
+    decoders: Mapping[str, Decoder] | None = None,
+    remove_log: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> ConvertResult:
+    """Convert a session log into its HDF5 recording.
+
+    The file is written as ``<name>.h5.tmp``, verified (every dataset read back, fletcher32 and
+    content checksums), fsynced and renamed into place; only then is the log removed
+    (``remove_log=False`` keeps it). A log without an END record (crash) is converted the same
+    way and marked ``recovered``; a torn last record is dropped.
+
+    Parameters
+    ----------
+    log_path : path-like
+        The ``*.imulog`` file.
+    h5_path : path-like, optional
+        Output path; ``<name>.h5`` next to the log by default. Never overwritten.
+    decoders : mapping, optional
+        ``sensor -> decode(bytes) -> SampleBlock`` overriding the firmware profiles recorded in
+        the log header.
+
+    Raises
+    ------
+    RecordingError
+        If the log is unreadable, the output exists, or verification fails.
+    """
+    log_path = Path(log_path)
+    out = Path(h5_path) if h5_path is not None else h5_path_for(log_path)
+    if out.exists():
+        raise RecordingError(f"{out} already exists; refusing to overwrite a recording")
+    contents = read_log(log_path)
+    if progress:
+        progress(
+            f"read {log_path.name}: {sum(s.n for s in contents.streams.values())} notifications"
+        )
+    tmp = out.with_name(out.name.removesuffix(H5_SUFFIX) + TMP_SUFFIX)
+    tmp.unlink(missing_ok=True)
+    try:
+        sums, warnings = write_session(contents, tmp, decoders=decoders)
+        verify(tmp, sums)
+        replace_durably(tmp, out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, RecordingError):
+            raise
+        raise RecordingError(f"converting {log_path} to {out} failed: {exc}") from exc
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    removed = False
+    if remove_log:
+        log_path.unlink()
+        fsync_dir(log_path.resolve().parent)
+        removed = True
+    from .session import open_session
+
+    with open_session(out) as s:
+        samples = {k: v.n for k, v in s.sensors.items()}
+    return ConvertResult(
+        log_path=log_path,
+        h5_path=out,
+        samples=samples,
+        notifications={k: v.n for k, v in contents.streams.items()},
+        complete=contents.complete,
+        dropped_bytes=contents.dropped_bytes,
+        log_removed=removed,
+        warnings=warnings,
+    )
