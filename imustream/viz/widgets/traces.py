@@ -1,0 +1,127 @@
+"""Scrolling per-sensor traces with IC / TO markers, channels selectable."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from pyqtgraph.Qt import QtWidgets
+
+from ..decimate import minmax_decimate
+from ..feed import COL_ACC, COL_GYR, COL_T
+from ..model import DashboardModel
+from ..style import CHANNEL_COLOURS, FOREGROUND, MUTED, SENSOR_LABELS
+
+__all__ = ["CHANNELS", "QUANTITIES", "TracePanel"]
+
+#: quantity name -> (columns, axis label)
+QUANTITIES = {
+    "Acceleration": (COL_ACC, "acc (m/s²)"),
+    "Angular rate": (COL_GYR, "gyr (rad/s)"),
+}
+CHANNELS = ("x", "y", "z", "|v|")
+IC_COLOUR = "#ffd43b"
+TO_COLOUR = "#e599f7"
+
+
+class TracePanel(QtWidgets.QWidget):
+    """One scrolling plot per sensor; x axis is seconds relative to the newest sample.
+
+    Parameters
+    ----------
+    sensors : sequence of str
+        Sensor roles, one plot each, top to bottom.
+    window_s : float
+        Seconds shown.
+    """
+
+    def __init__(self, sensors: tuple[str, ...], window_s: float, parent=None) -> None:
+        super().__init__(parent)
+        self.sensors = sensors
+        self.window_s = window_s
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+
+        bar = QtWidgets.QHBoxLayout()
+        self.quantity = QtWidgets.QComboBox()
+        self.quantity.addItems(list(QUANTITIES))
+        bar.addWidget(self.quantity)
+        self.channel_boxes: dict[str, QtWidgets.QCheckBox] = {}
+        for name, colour in zip(CHANNELS, CHANNEL_COLOURS, strict=True):
+            box = QtWidgets.QCheckBox(name)
+            box.setChecked(name != "|v|")
+            box.setStyleSheet(f"color: {colour}; font-weight: bold;")
+            self.channel_boxes[name] = box
+            bar.addWidget(box)
+        legend = QtWidgets.QLabel(
+            f"<span style='color:{IC_COLOUR}'>▼ foot strike (IC)</span> &nbsp; "
+            f"<span style='color:{TO_COLOUR}'>▲ toe-off (TO)</span>"
+        )
+        bar.addStretch(1)
+        bar.addWidget(legend)
+        layout.addLayout(bar)
+
+        self.glw = pg.GraphicsLayoutWidget()
+        layout.addWidget(self.glw, 1)
+        self.plots: dict[str, pg.PlotItem] = {}
+        self.curves: dict[str, list[pg.PlotDataItem]] = {}
+        self.ic_items: dict[str, pg.ScatterPlotItem] = {}
+        self.to_items: dict[str, pg.ScatterPlotItem] = {}
+        for i, s in enumerate(sensors):
+            p = self.glw.addPlot(row=i, col=0)
+            p.setTitle(SENSOR_LABELS.get(s, s), color=FOREGROUND, size="13pt")
+            p.showGrid(x=True, y=True, alpha=0.2)
+            p.setXRange(-window_s, 0, padding=0)
+            p.setMouseEnabled(x=False, y=False)
+            p.hideButtons()
+            p.setClipToView(True)
+            if i == len(sensors) - 1:
+                p.setLabel("bottom", "time relative to now", units="s", color=MUTED)
+            if i:
+                p.setXLink(self.plots[sensors[0]])
+            self.plots[s] = p
+            self.curves[s] = [
+                p.plot(pen=pg.mkPen(c, width=1.5), skipFiniteCheck=True) for c in CHANNEL_COLOURS
+            ]
+            self.ic_items[s] = pg.ScatterPlotItem(
+                symbol="t", size=13, brush=IC_COLOUR, pen=pg.mkPen("k")
+            )
+            self.to_items[s] = pg.ScatterPlotItem(
+                symbol="t1", size=13, brush=TO_COLOUR, pen=pg.mkPen("k")
+            )
+            p.addItem(self.ic_items[s])
+            p.addItem(self.to_items[s])
+        self._update_labels()
+        self.quantity.currentTextChanged.connect(self._update_labels)
+
+    def _update_labels(self) -> None:
+        label = QUANTITIES[self.quantity.currentText()][1]
+        for p in self.plots.values():
+            p.setLabel("left", label, color=MUTED)
+
+    def refresh(self, model: DashboardModel) -> None:
+        """Redraw every sensor's visible window from the model."""
+        cols = QUANTITIES[self.quantity.currentText()][0]
+        shown = [self.channel_boxes[c].isChecked() for c in CHANNELS]
+        now = model.now
+        for s in self.sensors:
+            tr = model.traces[s]
+            curves = self.curves[s]
+            width = max(100, int(self.plots[s].vb.width()))
+            if tr.shape[0] == 0 or now != now:
+                for c in curves:
+                    c.setData([], [])
+                continue
+            x = tr[:, COL_T] - now
+            xyz = tr[:, cols]
+            ys = [xyz[:, 0], xyz[:, 1], xyz[:, 2], np.linalg.norm(xyz, axis=1)]
+            for curve, y, on in zip(curves, ys, shown, strict=True):
+                if on:
+                    xd, yd = minmax_decimate(x, y, width)
+                    curve.setData(xd, yd, skipFiniteCheck=True)
+                else:
+                    curve.setData([], [])
+            # markers sit on the first shown channel, so they are drawn on the trace
+            y_mark = next((y for y, on in zip(ys, shown, strict=True) if on), ys[3])
+            ic, to = model.event_times(s)
+            self.ic_items[s].setData(ic - now, np.interp(ic - now, x, y_mark))
+            self.to_items[s].setData(to - now, np.interp(to - now, x, y_mark))
