@@ -1,0 +1,303 @@
+"""Rolling left/right comparison of per-step metrics and asymmetry alerts with hysteresis.
+
+For each metric the last ``window`` steps of each side are compared:
+
+* positive quantities (contact time, step time, impact peak): symmetry index
+  ``SI = 100 * (R - L) / (0.5 * (R + L))`` in percent;
+* pelvic drop: the difference ``R - L`` in degrees, plus an absolute limit per side.
+
+Each comparison carries a Welch-t 95 % confidence interval. An alert turns on when a
+comparison stays past its ``on`` threshold (and its interval excludes zero) for ``k_on``
+consecutive steps, and turns off only after ``k_off`` consecutive steps below the lower
+``off`` threshold, so it does not flicker.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..types import Alert, Side, Step
+
+__all__ = [
+    "PRESETS",
+    "AlertThresholds",
+    "AsymmetryMonitor",
+    "Comparison",
+    "MetricThreshold",
+    "get_preset",
+]
+
+MetricName = Literal["contact_time", "step_time", "impact_peak", "pelvic_drop_deg"]
+#: metrics compared between sides, and the Step field each reads
+METRICS: tuple[MetricName, ...] = ("contact_time", "step_time", "impact_peak", "pelvic_drop_deg")
+#: metric name used for the absolute (per side) pelvic-drop limit alert
+PELVIC_DROP_LIMIT = "pelvic_drop_limit"
+
+
+@dataclass(frozen=True, slots=True)
+class MetricThreshold:
+    """Alert thresholds of one metric: turn on at ``|value| >= on``, off below ``off``."""
+
+    on: float
+    off: float
+
+    def __post_init__(self) -> None:
+        if not (self.on > 0 and 0 <= self.off <= self.on):
+            raise ConfigError(f"threshold needs on > 0 and 0 <= off <= on, got {self!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class AlertThresholds:
+    """Configuration of :class:`AsymmetryMonitor`.
+
+    Parameters
+    ----------
+    contact_time, step_time, impact_peak : MetricThreshold or None
+        Symmetry-index thresholds in percent (``None`` = no alert for that metric).
+    pelvic_drop_deg : MetricThreshold or None
+        Threshold on the left/right difference of pelvic drop in degrees.
+    pelvic_drop_limit : MetricThreshold or None
+        Absolute pelvic-drop limit per stance side in degrees (mean over the window).
+    window : int
+        Steps per side in the rolling comparison.
+    min_steps : int
+        Steps per side needed before anything is compared.
+    k_on, k_off : int
+        Consecutive steps past the on threshold to fire / below the off threshold to release.
+    """
+
+    contact_time: MetricThreshold | None = MetricThreshold(10.0, 7.0)
+    step_time: MetricThreshold | None = MetricThreshold(10.0, 7.0)
+    impact_peak: MetricThreshold | None = MetricThreshold(20.0, 14.0)
+    pelvic_drop_deg: MetricThreshold | None = MetricThreshold(3.0, 2.0)
+    pelvic_drop_limit: MetricThreshold | None = MetricThreshold(8.0, 7.0)
+    window: int = 10
+    min_steps: int = 5
+    k_on: int = 6
+    k_off: int = 6
+
+    def __post_init__(self) -> None:
+        if self.window < 2 or not (2 <= self.min_steps <= self.window):
+            raise ConfigError(
+                f"need window >= 2 and 2 <= min_steps <= window, got window={self.window}, "
+                f"min_steps={self.min_steps}"
+            )
+        if self.k_on < 1 or self.k_off < 1:
+            raise ConfigError(f"k_on and k_off must be >= 1, got {self.k_on}, {self.k_off}")
+
+
+#: documented presets: "runner" (everyday feedback) and "clinic" (more sensitive, for a PT)
+PRESETS: dict[str, AlertThresholds] = {
+    "runner": AlertThresholds(),
+    "clinic": AlertThresholds(
+        contact_time=MetricThreshold(5.0, 3.5),
+        step_time=MetricThreshold(5.0, 3.5),
+        impact_peak=MetricThreshold(10.0, 7.0),
+        pelvic_drop_deg=MetricThreshold(2.0, 1.5),
+        pelvic_drop_limit=MetricThreshold(6.0, 5.0),
+        window=15,
+        min_steps=6,
+        k_on=8,
+        k_off=8,
+    ),
+}
+
+
+def get_preset(name: str, **overrides) -> AlertThresholds:
+    """Thresholds of preset ``name`` ("runner", "clinic") with optional field overrides."""
+    try:
+        base = PRESETS[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown alert preset {name!r}; choose one of {sorted(PRESETS)}"
+        ) from None
+    try:
+        return replace(base, **overrides)
+    except TypeError as exc:
+        raise ConfigError(f"bad alert threshold override: {exc}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """Left/right comparison of one metric over the rolling window.
+
+    ``value`` is the SI in percent (or the R - L difference in degrees for pelvic drop),
+    ``ci_low``/``ci_high`` its 95 % interval, ``left``/``right`` the side means.
+    """
+
+    metric: str
+    value: float
+    ci_low: float
+    ci_high: float
+    left: float
+    right: float
+    n_left: int
+    n_right: int
+
+    @property
+    def significant(self) -> bool:
+        """True when the confidence interval excludes zero."""
+        return self.ci_low > 0 or self.ci_high < 0
+
+
+def _t_quantile_975(df: float) -> float:
+    from scipy.stats import t
+
+    return float(t.ppf(0.975, df))
+
+
+def welch_interval(left: np.ndarray, right: np.ndarray) -> tuple[float, float, float]:
+    """Mean difference ``right - left`` and its Welch-t 95 % interval half-width, and df."""
+    nl, nr = len(left), len(right)
+    vl = float(np.var(left, ddof=1)) / nl
+    vr = float(np.var(right, ddof=1)) / nr
+    diff = float(np.mean(right) - np.mean(left))
+    se2 = vl + vr
+    if se2 <= 0.0:
+        return diff, 0.0, float(nl + nr - 2)
+    df = se2 * se2 / (vl * vl / (nl - 1) + vr * vr / (nr - 1))
+    return diff, _t_quantile_975(df) * math.sqrt(se2), df
+
+
+def compare(metric: str, left: np.ndarray, right: np.ndarray) -> Comparison:
+    """Compare the values of ``metric`` on the two sides (see module docstring)."""
+    diff, half, _ = welch_interval(left, right)
+    lm, rm = float(np.mean(left)), float(np.mean(right))
+    if metric == "pelvic_drop_deg":
+        scale = 1.0
+    else:
+        scale = 100.0 / (0.5 * (lm + rm))
+    return Comparison(
+        metric,
+        diff * scale,
+        (diff - half) * scale,
+        (diff + half) * scale,
+        lm,
+        rm,
+        len(left),
+        len(right),
+    )
+
+
+@dataclass(slots=True)
+class _AlertState:
+    active: bool = False
+    run_on: int = 0
+    run_off: int = 0
+
+
+def _describe(metric: str, c: Comparison, side: Side) -> str:
+    """Plain-words alert message naming the side and the metric."""
+    other: Side = "left" if side == "right" else "right"
+    worse, better = (c.right, c.left) if side == "right" else (c.left, c.right)
+    pct = abs(c.value)
+    if metric == "contact_time":
+        return (
+            f"Longer ground contact on the {side} foot: {worse * 1000:.0f} ms vs "
+            f"{better * 1000:.0f} ms ({pct:.0f}% imbalance)"
+        )
+    if metric == "step_time":
+        return (
+            f"Steps off the {side} foot take longer: {worse * 1000:.0f} ms vs "
+            f"{better * 1000:.0f} ms ({pct:.0f}% imbalance)"
+        )
+    if metric == "impact_peak":
+        return (
+            f"Harder landings on the {side} foot: {worse / 9.81:.1f} g vs "
+            f"{better / 9.81:.1f} g ({pct:.0f}% more)"
+        )
+    # pelvic drop during stance on `side` = the opposite hip dropping
+    return (
+        f"{other.capitalize()} hip drops more during {side} stance: {worse:.1f}° vs {better:.1f}°"
+    )
+
+
+@dataclass
+class AsymmetryMonitor:
+    """Feed steps in order; get :class:`~imustream.types.Alert` on/off transitions.
+
+    Parameters
+    ----------
+    thresholds : AlertThresholds
+        Thresholds and window (see :data:`PRESETS`).
+    """
+
+    thresholds: AlertThresholds = field(default_factory=AlertThresholds)
+
+    def __post_init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget all steps and alert states."""
+        w = self.thresholds.window
+        self._values = {m: {"left": deque(maxlen=w), "right": deque(maxlen=w)} for m in METRICS}
+        self._states: dict[tuple[str, str], _AlertState] = {}
+        self.comparisons: dict[str, Comparison] = {}
+        self.active: dict[tuple[str, str], Alert] = {}
+
+    def add(self, step: Step) -> list[Alert]:
+        """Add one completed step; returns alerts that turned on or off at this step."""
+        for m in METRICS:
+            v = getattr(step, m)
+            if math.isfinite(v):
+                self._values[m][step.side].append(float(v))
+        alerts: list[Alert] = []
+        th = self.thresholds
+        for m in METRICS:
+            left = np.fromiter(self._values[m]["left"], float)
+            right = np.fromiter(self._values[m]["right"], float)
+            if min(len(left), len(right)) < th.min_steps:
+                continue
+            c = compare(m, left, right)
+            self.comparisons[m] = c
+            limit: MetricThreshold | None = getattr(th, m)
+            if limit is not None:
+                side: Side = "right" if c.value > 0 else "left"
+                over = abs(c.value) >= limit.on and c.significant
+                under = abs(c.value) < limit.off
+                msg = _describe(m, c, side)
+                alerts += self._update((m, "lr"), over, under, step, m, side, c.value, limit, msg)
+            if m == "pelvic_drop_deg" and th.pelvic_drop_limit is not None:
+                lim = th.pelvic_drop_limit
+                for s, mean in (("left", c.left), ("right", c.right)):
+                    other = "right" if s == "left" else "left"
+                    msg = (
+                        f"{other.capitalize()} hip drops {mean:.1f}° during {s} stance "
+                        f"(limit {lim.on:g}°)"
+                    )
+                    alerts += self._update(
+                        (PELVIC_DROP_LIMIT, s),
+                        mean >= lim.on,
+                        mean < lim.off,
+                        step,
+                        PELVIC_DROP_LIMIT,
+                        s,
+                        mean,
+                        lim,
+                        msg,
+                    )
+        return alerts
+
+    def _update(self, key, over, under, step, metric, side, value, limit, message) -> list[Alert]:
+        st = self._states.setdefault(key, _AlertState())
+        th = self.thresholds
+        st.run_on = st.run_on + 1 if over else 0
+        st.run_off = st.run_off + 1 if under else 0
+        time = step.ic_time
+        if not st.active and st.run_on >= th.k_on:
+            st.active = True
+            alert = Alert(time, metric, side, True, float(value), limit.on, message)
+            self.active[key] = alert
+            return [alert]
+        if st.active and st.run_off >= th.k_off:
+            st.active = False
+            on = self.active.pop(key)
+            msg = f"Resolved: {on.message.split(':')[0].split(' (')[0].lower()}"
+            return [Alert(time, metric, on.side, False, float(value), limit.off, msg)]
+        return []
