@@ -89,9 +89,9 @@ class Dashboard(QtWidgets.QMainWindow):
         drop_limit_deg: float | None = 8.0,
         title: str = "imustream live",
     ) -> None:
-        super().__init__()
         if fps <= 0:
             raise ValueError(f"fps must be > 0, got {fps}")
+        super().__init__()
         pg.setConfigOptions(antialias=False, background=BACKGROUND, foreground=FOREGROUND)
         self.feed = feed
         self.model = DashboardModel(feed, window_s=window_s)

@@ -119,6 +119,8 @@ class DashboardModel:
         """Pull everything new from the feed; returns whether anything changed."""
         changed = self._pull_samples()
         changed |= self._pull_records()
+        if not math.isnan(self.now):
+            self._trim_events()
         for sensor, pct in list(self.feed.battery.items()):
             self.status[sensor].battery_pct = pct
         return changed
@@ -150,10 +152,13 @@ class DashboardModel:
             st = self.status[s]
             st.clipping = bool(tr.shape[0] and tr[:, COL_CLIP].any())
             st.rate_hz = self._rate(tr)
-            ev = self._events[s]
+        return changed
+
+    def _trim_events(self) -> None:
+        t0 = self.now - self.window_s
+        for ev in self._events.values():
             ev.ic = [t for t in ev.ic if t >= t0]
             ev.to = [t for t in ev.to if t >= t0]
-        return changed
 
     def _rate(self, tr: NDArray[np.float64]) -> float:
         if tr.shape[0] < 2:

@@ -1,0 +1,181 @@
+"""The live dashboard window, offscreen, fed by a producer of real record types."""
+
+from __future__ import annotations
+
+import math
+import queue
+
+import numpy as np
+import pytest
+from pyqtgraph.Qt import QtCore, QtGui
+
+from imustream.dsp.asymmetry import AsymmetryMonitor
+from imustream.types import LinkState, Marker, StateChange
+from imustream.viz.dashboard import Dashboard
+from imustream.viz.feed import LiveFeed
+from imustream.viz.synthetic import SyntheticGait, synthetic_stream
+
+
+def _play(win: Dashboard, feed: LiveFeed, gait: SyntheticGait, duration: float, frame_s=0.1):
+    """Push the stream in time order, drawing a frame every ``frame_s`` of session time."""
+    next_frame = frame_s
+    for t, item in synthetic_stream(gait, duration, AsymmetryMonitor()):
+        while t >= next_frame:
+            win.tick()
+            next_frame += frame_s
+        if isinstance(item, list):
+            feed.push_records(item)
+        else:
+            feed.push_block(item)
+    win.tick()
+
+
+@pytest.fixture
+def make_window(qtbot):
+    def make(**kw):
+        feed = LiveFeed()
+        win = Dashboard(feed, **kw)
+        qtbot.addWidget(win)
+        win.resize(1600, 950)
+        win.show()
+        return win, feed
+
+    return make
+
+
+def test_window_builds_and_waits_for_data(make_window):
+    win, _feed = make_window()
+    win.tick()
+    assert "Waiting" in win.banner.text() and not win.banner.is_warning
+    assert win.status.text("pelvis", "Link") == "no data"
+    assert win.numbers.cadence.value.text() == "–"
+
+
+def test_right_hip_drop_run_shows_warning_naming_side_and_metric(make_window):
+    win, feed = make_window()
+    # pelvic drop of the left stance = the right hip dropping
+    _play(win, feed, SyntheticGait(pelvic_drop_deg=(9.5, 4.0), seed=1), 20.0)
+    assert win.banner.is_warning
+    text = win.banner.text()
+    assert "Right hip drops" in text and "left stance" in text
+    assert win.drop.limit_lines[0].isVisible()
+    assert win.numbers.cadence.value.text() == "170"
+    assert "9." in win.numbers.drop.value.text()
+
+
+def test_symmetric_run_shows_no_warning(make_window):
+    win, feed = make_window()
+    _play(win, feed, SyntheticGait(pelvic_drop_deg=(4.0, 4.0), seed=2), 20.0)
+    assert not win.banner.is_warning
+    assert "No asymmetry alert" in win.banner.text()
+    left, right = win.model.contact_balance
+    assert abs(left - 50) < 1.5 and abs(right - 50) < 1.5
+
+
+def test_alert_turning_off_clears_the_banner(make_window):
+    win, feed = make_window(beep=True)
+    from imustream.types import Alert
+
+    on = Alert(5.0, "contact_time", "left", True, 12.0, 10.0, "Longer ground contact on the left")
+    feed.push_records([on])
+    win.tick()
+    assert win.banner.is_warning and "Longer ground contact on the left" in win.banner.text()
+    assert win.banner.n_beeps == 1
+    win.tick()
+    assert win.banner.n_beeps == 1  # one cue per activation, not per frame
+    feed.push_records([Alert(9.0, "contact_time", "left", False, 6.0, 7.0, "Resolved")])
+    win.tick()
+    assert not win.banner.is_warning
+
+
+def test_traces_are_decimated_to_screen_width_and_carry_event_markers(make_window):
+    win, feed = make_window(window_s=8.0)
+    _play(win, feed, SyntheticGait(), 12.0, frame_s=0.5)
+    plot = win.traces.plots["shoe_left"]
+    width = max(100, int(plot.vb.width()))
+    x, _y = win.traces.curves["shoe_left"][0].getData()
+    assert 0 < x.size <= 2 * width + 2
+    assert win.model.traces["shoe_left"].shape[0] == pytest.approx(8.0 * 400, abs=8)
+    assert x.min() >= -8.0 and x.max() <= 0.0
+    ic_x = win.traces.ic_items["shoe_left"].getData()[0]
+    to_x = win.traces.to_items["shoe_left"].getData()[0]
+    # 170 steps/min: one left IC every 0.706 s -> 11 or 12 in an 8 s window
+    assert 10 <= ic_x.size <= 12 and 10 <= to_x.size <= 12
+    assert np.all((ic_x >= -8.0) & (ic_x <= 0.0))
+    # channel selection: angular rate, magnitude only
+    win.traces.quantity.setCurrentText("Angular rate")
+    for name, box in win.traces.channel_boxes.items():
+        box.setChecked(name == "|v|")
+    win.traces.refresh(win.model)
+    assert win.traces.curves["shoe_left"][0].getData()[0] is None or (
+        win.traces.curves["shoe_left"][0].getData()[0].size == 0
+    )
+    _, norm = win.traces.curves["shoe_left"][3].getData()
+    assert norm.max() > 5.0  # swing rotates at ~8 rad/s
+
+
+def test_sensor_status_shows_link_state_rate_and_loss(make_window):
+    win, feed = make_window()
+    feed.push_records([StateChange("pelvis", LinkState.STREAMING, 0)])
+    feed.push_records([StateChange("shoe_right", LinkState.RECONNECTING, 0, "link lost")])
+    feed.push_battery("pelvis", 77)
+    _play(win, feed, SyntheticGait(), 3.0)
+    assert win.status.text("pelvis", "Link") == "streaming"
+    assert win.status.text("shoe_right", "Link") == "reconnecting"
+    assert win.status.text("shoe_left", "Link") == "receiving"
+    assert win.status.text("pelvis", "Rate (Hz)") == "400"
+    assert win.status.text("pelvis", "Loss (%)") == "0.0"
+    assert win.status.text("pelvis", "Battery (%)") == "77"
+    assert win.status.text("shoe_left", "Battery (%)") == "–"
+    assert win.status.text("pelvis", "Clipping") == "ok"
+
+
+def test_markers_and_record_buttons(make_window, qtbot):
+    markers: queue.SimpleQueue[Marker] = queue.SimpleQueue()
+    toggles: list[bool] = []
+    win, feed = make_window(markers=markers, on_record=toggles.append)
+    _play(win, feed, SyntheticGait(), 2.0)
+    now = win.session_time()
+    assert now == pytest.approx(2.0 - 1 / 400)
+
+    win.controls.pain.setValue(7)
+    qtbot.mouseClick(win.controls.pain_button, QtCore.Qt.LeftButton)
+    qtbot.mouseClick(win.controls.shoes_button, QtCore.Qt.LeftButton)
+    win.controls.note.setText("  left calf tight ")
+    qtbot.mouseClick(win.controls.note_button, QtCore.Qt.LeftButton)
+    qtbot.mouseClick(win.controls.note_button, QtCore.Qt.LeftButton)  # empty: nothing
+    got = [markers.get_nowait() for _ in range(markers.qsize())]
+    assert [(m.kind, m.text) for m in got] == [
+        ("pain", ""),
+        ("changed_shoes", ""),
+        ("note", "left calf tight"),
+    ]
+    assert got[0].value == 7.0 and math.isnan(got[1].value)
+    assert all(m.time == now for m in got)
+
+    qtbot.mouseClick(win.controls.record, QtCore.Qt.LeftButton)
+    qtbot.mouseClick(win.controls.record, QtCore.Qt.LeftButton)
+    assert toggles == [True, False]
+
+
+def test_record_button_disabled_without_recorder(make_window):
+    win, _ = make_window()
+    assert not win.controls.record.isEnabled()
+
+
+def test_screenshot_is_a_real_picture(make_window, tmp_path):
+    win, feed = make_window()
+    _play(win, feed, SyntheticGait(pelvic_drop_deg=(9.5, 4.0)), 10.0)
+    path = win.save_screenshot(tmp_path / "dash.png")
+    img = QtGui.QImage(str(path))
+    assert img.width() == 1600 and img.height() == 950
+    # the red banner is at the top, the dark background elsewhere
+    banner = img.pixelColor(800, 40)
+    assert banner.red() > 180 and banner.green() < 100
+    colours = {img.pixel(x, y) for x in range(0, 1600, 37) for y in range(0, 950, 29)}
+    assert len(colours) > 20
+
+
+def test_rejects_bad_frame_rate():
+    with pytest.raises(ValueError, match="fps"):
+        Dashboard(LiveFeed(), fps=0)
