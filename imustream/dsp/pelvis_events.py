@@ -1,0 +1,96 @@
+"""Streaming initial-contact / toe-off / side detection for one pelvis IMU."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .kernels import pelvis_events as _k
+
+__all__ = ["PelvisEventDetector"]
+
+_KIND = {_k.IC: "ic", _k.TO: "to"}
+_SIDE = {_k.SIDE_LEFT: "left", _k.SIDE_RIGHT: "right", _k.SIDE_NONE: None}
+
+
+class PelvisEventDetector:
+    """Initial contacts (with stance side) and toe-offs from a sacrum / lower-back IMU.
+
+    Works in any fixed mounting: only the vertical acceleration (along the learnt gravity
+    direction) and the yaw rate about it are used. Without a gyroscope, sides are ``None``.
+    Toe-offs are detected in running (flight phases) only.
+
+    Parameters
+    ----------
+    fs : float
+        Sampling rate in Hz.
+    has_gyr : bool
+        Whether a gyroscope will be passed to :meth:`process` (needed for sides).
+    missing_acc_axes : sequence of int
+        Accelerometer columns that the sensor does not record (NaN); they are treated as 0.
+    **params
+        Overrides of :class:`imustream.dsp.kernels.pelvis_events.PelvisParams` fields.
+    """
+
+    def __init__(
+        self, fs: float, has_gyr: bool = True, missing_acc_axes: tuple[int, ...] = (), **params
+    ) -> None:
+        if not (np.isfinite(fs) and fs > 0):
+            raise ValueError(f"fs must be a positive number of Hz, got {fs!r}")
+        bad = [a for a in missing_acc_axes if a not in (0, 1, 2)]
+        if bad:
+            raise ValueError(f"missing_acc_axes must be column numbers 0..2, got {bad}")
+        self.fs = float(fs)
+        self.has_gyr = bool(has_gyr)
+        self.missing_acc_axes = tuple(sorted(set(missing_acc_axes)))
+        self.params = _k.make_params(self.fs, has_gyr=self.has_gyr, **params)
+        self._state = _k.new_state(self.params)
+
+    def reset(self) -> None:
+        """Forget everything (gravity, filters, side sequence); indices restart at 0."""
+        self._state = _k.new_state(self.params)
+
+    @property
+    def samples_seen(self) -> int:
+        """Number of samples fed since construction or :meth:`reset`."""
+        return int(self._state.i[_k._I_N])
+
+    def process(self, acc, gyr=None) -> list[tuple[str, float, str | None, int]]:
+        """Feed a block; return ``[(kind, sample_index, side, emitted_index), ...]``.
+
+        Parameters
+        ----------
+        acc : array_like, shape (n, 3)
+            Acceleration in m/s^2; the ``missing_acc_axes`` columns may be NaN.
+        gyr : array_like, shape (n, 3), or None
+            Angular rate in rad/s; required when the detector was made with ``has_gyr``.
+        """
+        a = np.array(acc, dtype=np.float64, copy=True)
+        if a.ndim != 2 or a.shape[1] != 3:
+            raise ValueError(f"acc must have shape (n, 3), got {np.shape(acc)}")
+        if self.missing_acc_axes:
+            a[:, list(self.missing_acc_axes)] = 0.0
+        if not np.isfinite(a).all():
+            raise ValueError(
+                "acc contains NaN or inf outside missing_acc_axes; split the stream at gaps"
+            )
+        n = a.shape[0]
+        if self.has_gyr:
+            if gyr is None:
+                raise ValueError("gyr is None but the detector was made with has_gyr=True")
+            g = np.ascontiguousarray(gyr, dtype=np.float64)
+            if g.shape != (n, 3):
+                raise ValueError(f"gyr must have shape ({n}, 3), got {np.shape(gyr)}")
+            if not np.isfinite(g).all():
+                raise ValueError("gyr contains NaN or inf; split the stream at gaps")
+        else:
+            g = np.zeros((n, 3))
+        cap = 2 * n + 2
+        kind = np.empty(cap, dtype=np.int64)
+        idx = np.empty(cap)
+        side = np.empty(cap, dtype=np.int64)
+        emit = np.empty(cap, dtype=np.int64)
+        m = _k.pelvis_events(self.params, self._state, a, g, kind, idx, side, emit)
+        return [
+            (_KIND[int(kind[j])], float(idx[j]), _SIDE[int(side[j])], int(emit[j]))
+            for j in range(m)
+        ]
