@@ -1,0 +1,165 @@
+"""Pelvic obliquity and per-stance contralateral pelvic drop, in any sensor mounting.
+
+Everything is computed in the sensor frame, so a fixed mounting rotation cannot change the
+result:
+
+* an attitude filter (:class:`~imustream.dsp.orientation.OrientationFilter`) gives earth
+  "up" in the sensor frame, sample by sample;
+* the medio-lateral (ML) axis ``m`` is the horizontal sensor-frame direction whose tilt
+  alternates with the stance side: ``V = sum_k s_k (mean_stance_k(up) - mean(up))`` with
+  ``s_k = +1`` for left and ``-1`` for right stances, projected on the horizontal plane.
+  Its sign makes ``m`` point to the left hip under the assumption that the pelvis drops
+  contralaterally on average (the normal running pattern); fore-aft tilt is the same on
+  both sides and cancels;
+* obliquity = elevation of ``m`` above the horizontal, ``asin(m . up)`` in degrees
+  (positive = left hip higher), relative to neutral: quiet standing >= ``standing_s`` at the
+  start when present, else the running mean over the run so far;
+* drop of a stance on side X = peak over the stance of the contralateral hip's descent:
+  ``max(obliquity - neutral)`` for left stances, ``max(neutral - obliquity)`` for right.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..types import Side
+from .orientation import OrientationFilter
+from .timeline import Timeline
+
+__all__ = ["PelvicDrop"]
+
+GRAVITY = 9.80665
+
+
+class PelvicDrop:
+    """Streaming pelvic obliquity and per-stance pelvic drop from a pelvis IMU.
+
+    Parameters
+    ----------
+    fs : float
+        Pelvis sampling rate in Hz.
+    standing_s : float
+        Quiet standing at the start at least this long (s) sets the neutral obliquity.
+    min_stances : int
+        Stances per side needed before the ML axis is trusted (:attr:`ready`).
+    keep_s : float
+        Seconds of attitude history kept for stances not evaluated yet.
+    **ahrs
+        Overrides for :class:`~imustream.dsp.orientation.OrientationFilter`.
+    """
+
+    #: still if |gyr| below this (rad/s) and | |acc| - g | below ACC_TOL (m/s^2)
+    GYR_STILL = 0.2
+    ACC_TOL = 1.0
+
+    def __init__(
+        self,
+        fs: float,
+        standing_s: float = 2.0,
+        min_stances: int = 4,
+        keep_s: float = 30.0,
+        **ahrs,
+    ) -> None:
+        self.fs = float(fs)
+        self.standing_s = float(standing_s)
+        self.min_stances = int(min_stances)
+        self.keep_s = float(keep_s)
+        self.orientation = OrientationFilter(fs, **ahrs)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget attitude, calibration and history."""
+        self.orientation.reset()
+        self.timeline = Timeline(self.fs, 3, self.keep_s)
+        self._standing = True  # still inside the initial quiet-standing phase
+        self._stand_n = 0
+        self._stand_acc = np.zeros(3)
+        self._up_sum = np.zeros(3)
+        self._up_n = 0
+        self._v = np.zeros(3)
+        self._n_side = {"left": 0, "right": 0}
+
+    # -- input -----------------------------------------------------------------------------
+    def process(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> np.ndarray:
+        """Feed a block of pelvis samples; returns earth "up" in the sensor frame (n, 3)."""
+        _, up = self.orientation.process(acc, gyr)
+        if self._standing:
+            still = (np.linalg.norm(gyr, axis=1) < self.GYR_STILL) & (
+                np.abs(np.linalg.norm(acc, axis=1) - GRAVITY) < self.ACC_TOL
+            )
+            k = len(still) if still.all() else int(np.argmin(still))
+            self._stand_acc += acc[:k].sum(axis=0)
+            self._stand_n += k
+            if k < len(still):
+                self._standing = False
+        self._up_sum += up.sum(axis=0)
+        self._up_n += len(up)
+        self.timeline.append(np.asarray(t, dtype=np.float64), up)
+        return up
+
+    def add_stance(self, side: Side, ic_time: float, to_time: float) -> None:
+        """Use a stance to refine the medio-lateral axis (call once per stance, in order)."""
+        if not (math.isfinite(ic_time) and math.isfinite(to_time)) or to_time <= ic_time:
+            return
+        _, up = self.timeline.window(ic_time, to_time)
+        if len(up) == 0 or self._up_n == 0:
+            return
+        s = 1.0 if side == "left" else -1.0
+        self._v += s * (up.mean(axis=0) - self._up_sum / self._up_n)
+        self._n_side[side] += 1
+
+    # -- calibration -------------------------------------------------------------------------
+    @property
+    def standing_calibrated(self) -> bool:
+        """True when quiet standing at the start lasted long enough to set the neutral."""
+        return self._stand_n >= self.standing_s * self.fs and not self._standing
+
+    @property
+    def ready(self) -> bool:
+        """True once enough stances of both sides have fixed the medio-lateral axis."""
+        return min(self._n_side.values()) >= self.min_stances and np.any(self._v)
+
+    def _mean_up(self) -> np.ndarray:
+        u = self._up_sum / max(self._up_n, 1)
+        return u / np.linalg.norm(u)
+
+    def ml_axis(self) -> np.ndarray | None:
+        """Unit medio-lateral axis (pointing to the left hip) in the sensor frame, or None."""
+        if not self.ready:
+            return None
+        u = self._mean_up()
+        v = self._v - np.dot(self._v, u) * u
+        norm = np.linalg.norm(v)
+        return v / norm if norm > 0 else None
+
+    def neutral_deg(self) -> float:
+        """Neutral obliquity in degrees (NaN before the axis is known)."""
+        m = self.ml_axis()
+        if m is None:
+            return math.nan
+        if self.standing_calibrated:
+            g = self._stand_acc / self._stand_n
+            up = g / np.linalg.norm(g)
+        else:
+            up = self._mean_up()
+        return math.degrees(math.asin(float(np.clip(np.dot(m, up), -1.0, 1.0))))
+
+    # -- output ------------------------------------------------------------------------------
+    def obliquity(self, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
+        """Times and obliquity in degrees relative to neutral (left hip up = positive)."""
+        t, up = self.timeline.window(t0, t1)
+        m = self.ml_axis()
+        if m is None:
+            return t, np.full(len(t), np.nan)
+        return t, np.degrees(np.arcsin(np.clip(up @ m, -1.0, 1.0))) - self.neutral_deg()
+
+    def drop(self, side: Side, ic_time: float, to_time: float) -> float:
+        """Peak contralateral pelvic drop (deg) of the stance on ``side``; NaN if unknown."""
+        if not (math.isfinite(ic_time) and math.isfinite(to_time)) or to_time <= ic_time:
+            return math.nan
+        t, obl = self.obliquity(ic_time, to_time)
+        if len(t) == 0 or np.isnan(obl[0]):
+            return math.nan
+        return float(obl.max() if side == "left" else (-obl).max())

@@ -1,0 +1,294 @@
+"""The streaming gait pipeline: sample blocks in; events, steps and alerts out.
+
+Live, replayed and offline analysis all run this class (``analyze_run`` feeds arrays through
+it). Per block it runs the sensor's event detector and, for the pelvis, the attitude filter;
+it merges the events of all sensors into steps once no earlier event can still arrive
+(a watermark ``latency_margin`` seconds behind the slowest live sensor), adds impact peak,
+pelvic drop and quality flags to each step, and feeds the steps to the asymmetry monitor.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..types import Alert, BlockFlags, Gap, InitialContact, SampleBlock, Sensor, Step, ToeOff
+from .asymmetry import AlertThresholds, AsymmetryMonitor, get_preset
+from .pelvic_drop import PelvicDrop
+from .steps import StepAssembler, StepTiming
+from .timeline import Timeline
+
+__all__ = ["Pipeline", "PipelineOutput"]
+
+Event = InitialContact | ToeOff
+_EVENT_CLASS = {"ic": InitialContact, "to": ToeOff}
+
+
+@dataclass
+class PipelineOutput:
+    """What one :meth:`Pipeline.process` call produced (each list in time order)."""
+
+    events: list[Event] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+
+    def extend(self, other: PipelineOutput) -> None:
+        """Append another output's records to this one."""
+        self.events += other.events
+        self.steps += other.steps
+        self.alerts += other.alerts
+
+
+class _SensorState:
+    """Per-sensor detector, history (time, |acc|, clipped) and gap list."""
+
+    def __init__(self, sensor: Sensor, fs: float, keep_s: float) -> None:
+        self.sensor = sensor
+        self.fs = fs
+        self.timeline = Timeline(fs, 2, keep_s)
+        self.detector = _make_detector(sensor, fs)
+        self.det_base = 0  # timeline index of the detector's sample 0
+        self.gaps: list[tuple[float, float]] = []
+        self.reset_pending = False
+
+
+def _make_detector(sensor: Sensor, fs: float):
+    if sensor is Sensor.PELVIS:
+        from .pelvis_events import PelvisEventDetector
+
+        return PelvisEventDetector(fs)
+    from .shoe_events import ShoeEventDetector
+
+    return ShoeEventDetector(fs)
+
+
+class Pipeline:
+    """Streaming analysis of a pelvis IMU and/or two shoe IMUs.
+
+    Parameters
+    ----------
+    fs : mapping of sensor -> float
+        Sampling rate (Hz) of each connected sensor ("pelvis", "shoe_left", "shoe_right").
+        Blocks from any other sensor are an error.
+    thresholds : AlertThresholds or str
+        Alert thresholds, or the name of a preset ("runner", "clinic").
+    acc_range : mapping of sensor -> float, optional
+        Accelerometer full scale in m/s^2 per sensor; samples at >= 99.5 % of it are
+        flagged as clipped (blocks flagged ``ACC_CLIPPED`` are flagged whole otherwise).
+    latency_margin : float
+        Seconds the step assembly waits for late events from slower detectors.
+    keep_s : float
+        Seconds of per-sensor history kept for late evaluation.
+    gyro : mapping of sensor -> bool, optional
+        ``False`` for a sensor without a gyroscope (only the pelvis may lack one: its
+        events then come from the accelerometer and pelvic drop is NaN). Default: all True.
+    """
+
+    def __init__(
+        self,
+        fs: Mapping[str, float],
+        thresholds: AlertThresholds | str = "runner",
+        acc_range: Mapping[str, float] | None = None,
+        latency_margin: float = 0.6,
+        keep_s: float = 30.0,
+        gyro: Mapping[str, bool] | None = None,
+    ) -> None:
+        if not fs:
+            raise ValueError("fs must name at least one sensor, e.g. {'pelvis': 200.0}")
+        self.fs: dict[Sensor, float] = {}
+        for name, rate in fs.items():
+            try:
+                sensor = Sensor(name)
+            except ValueError:
+                raise ValueError(
+                    f"unknown sensor {name!r} in fs; expected one of {[s.value for s in Sensor]}"
+                ) from None
+            if not (isinstance(rate, int | float) and math.isfinite(rate) and rate > 0):
+                raise ValueError(f"fs[{name!r}] must be a positive number of Hz, got {rate!r}")
+            self.fs[sensor] = float(rate)
+        if isinstance(thresholds, str):
+            thresholds = get_preset(thresholds)
+        self.thresholds = thresholds
+        self.acc_range = {Sensor(k): float(v) for k, v in (acc_range or {}).items()}
+        self.latency_margin = float(latency_margin)
+        self.keep_s = float(keep_s)
+        self.gyro = {s: bool((gyro or {}).get(s.value, True)) for s in self.fs}
+        for s, has in self.gyro.items():
+            if not has and s is not Sensor.PELVIS:
+                raise ValueError(f"{s.value} needs a gyroscope for event detection")
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything (detectors, calibration, steps, alerts)."""
+        self._sensors = {s: _SensorState(s, f, self.keep_s) for s, f in self.fs.items()}
+        shoe_sides = [s.side for s in self.fs if s.side is not None]
+        self.assembler = StepAssembler(shoe_sides=frozenset(shoe_sides))
+        self.pelvic = (
+            PelvicDrop(self.fs[Sensor.PELVIS], keep_s=self.keep_s)
+            if Sensor.PELVIS in self.fs and self.gyro[Sensor.PELVIS]
+            else None
+        )
+        self.monitor = AsymmetryMonitor(self.thresholds)
+        self._held_pelvis: list[tuple[str, float, float, str | None]] = []
+        self._pending: list[StepTiming] = []
+
+    # -- input -------------------------------------------------------------------------------
+    def process(self, block: SampleBlock) -> PipelineOutput:
+        """Analyse one block of one sensor (``block.sensor`` and ``block.t_session`` set)."""
+        st = self._state_for(block.sensor)
+        if block.t_session is None:
+            raise ValueError(
+                f"block from {block.sensor!r} has no t_session: map device time to session "
+                "time before the pipeline"
+            )
+        n = block.n
+        out = PipelineOutput()
+        if n == 0:
+            return out
+        acc, gyr, t = block.acc, block.gyr, block.t_session
+        if not (np.isfinite(acc).all() and np.isfinite(gyr).all() and np.isfinite(t).all()):
+            raise ValueError(
+                f"block from {block.sensor!r} contains NaN/inf: report missing samples as a Gap"
+            )
+        if st.timeline.count and t[0] <= st.timeline.last_time:
+            raise ValueError(
+                f"block from {block.sensor!r} starts at t={t[0]:.6f} s, not after the previous "
+                f"sample ({st.timeline.last_time:.6f} s): sample times must increase"
+            )
+        if st.reset_pending:
+            st.detector.reset()
+            st.det_base = st.timeline.count
+            st.reset_pending = False
+        values = np.empty((n, 2))
+        values[:, 0] = np.sqrt(np.einsum("ij,ij->i", acc, acc))
+        values[:, 1] = self._clipped(st.sensor, acc, block.flags)
+        st.timeline.append(t, values)
+        if self.pelvic is not None and st.sensor is Sensor.PELVIS:
+            self.pelvic.process(t, acc, gyr)
+        out.events = self._detect(st, acc, gyr)
+        self._advance(self._watermark(), out)
+        return out
+
+    def gap(self, g: Gap) -> None:
+        """Samples of ``g.sensor`` between ``g.start`` and ``g.end`` are missing.
+
+        Steps overlapping the gap get ``has_gap=True``; after a disconnect, a device reset
+        or a loss longer than 0.5 s the sensor's event detector restarts.
+        """
+        st = self._state_for(g.sensor)
+        st.gaps.append((float(g.start), float(g.end)))
+        if g.reason != "loss" or g.end - g.start > 0.5:
+            st.reset_pending = True
+
+    def finish(self) -> PipelineOutput:
+        """End of stream: emit every step and event still held back."""
+        out = PipelineOutput()
+        self._advance(math.inf, out, final=True)
+        return out
+
+    # -- internals -----------------------------------------------------------------------------
+    def _state_for(self, sensor: str | None) -> _SensorState:
+        try:
+            return self._sensors[Sensor(sensor)]
+        except (ValueError, KeyError):
+            raise ValueError(
+                f"block/gap for sensor {sensor!r}, but the pipeline was configured for "
+                f"{[s.value for s in self.fs]}"
+            ) from None
+
+    def _clipped(self, sensor: Sensor, acc: np.ndarray, flags: BlockFlags) -> np.ndarray:
+        full = self.acc_range.get(sensor)
+        if full is not None:
+            return (np.abs(acc) >= 0.995 * full).any(axis=1)
+        return np.full(len(acc), bool(flags & BlockFlags.ACC_CLIPPED))
+
+    def _detect(self, st: _SensorState, acc, gyr) -> list[Event]:
+        events: list[Event] = []
+        tl = st.timeline
+        if st.sensor is Sensor.PELVIS:
+            found = st.detector.process(acc, gyr if self.gyro[st.sensor] else None)
+            for kind, idx, side, emitted in found:
+                time = tl.time_at(idx + st.det_base)
+                emitted_time = tl.time_at(emitted + st.det_base)
+                if math.isnan(time):
+                    continue
+                self.assembler.add_pelvis_event(kind, side, time)
+                if self.assembler.shoe_sides:  # side comes from the shoes: wait for them
+                    self._held_pelvis.append((kind, time, emitted_time, side))
+                else:
+                    events.append(_EVENT_CLASS[kind](st.sensor.value, side, time, emitted_time))
+        else:
+            side = st.sensor.side
+            for kind, idx, emitted in st.detector.process(acc, gyr):
+                time = tl.time_at(idx + st.det_base)
+                if math.isnan(time):
+                    continue
+                emitted_time = tl.time_at(emitted + st.det_base)
+                self.assembler.add_shoe_event(kind, side, time)
+                events.append(_EVENT_CLASS[kind](st.sensor.value, side, time, emitted_time))
+        return events
+
+    def _watermark(self) -> float:
+        lasts = [st.timeline.last_time for st in self._sensors.values()]
+        newest = max(lasts)
+        live = [t for t in lasts if t > newest - 2.0]  # a stalled sensor does not hold back
+        return min(live) - self.latency_margin
+
+    def _advance(self, watermark: float, out: PipelineOutput, final: bool = False) -> None:
+        timings = self.assembler.finish() if final else self.assembler.advance(watermark)
+        for tm in timings:
+            if self.pelvic is not None:
+                self.pelvic.add_stance(tm.side, tm.ic_time, tm.to_time)
+            self._pending.append(tm)
+        if self._held_pelvis:
+            keep = []
+            for kind, time, emitted_time, side in self._held_pelvis:
+                if time + self.assembler.match_tol < watermark or final:
+                    side = self.assembler.pelvis_side(time) or side
+                    out.events.append(
+                        _EVENT_CLASS[kind](Sensor.PELVIS.value, side, time, emitted_time)
+                    )
+                else:
+                    keep.append((kind, time, emitted_time, side))
+            self._held_pelvis = keep
+        out.events.sort(key=lambda e: e.time)
+        if not self._pending:
+            return
+        # hold steps until the pelvis calibration can give them a pelvic drop
+        ready = self.pelvic is None or self.pelvic.ready or final
+        too_old = self._pending[0].ic_time < watermark - 0.5 * self.keep_s
+        if not (ready or too_old):
+            return
+        for tm in self._pending:
+            step = self._complete(tm)
+            out.steps.append(step)
+            out.alerts += self.monitor.add(step)
+        self._pending = []
+
+    def _complete(self, tm: StepTiming) -> Step:
+        end = tm.next_ic_time if math.isfinite(tm.next_ic_time) else tm.to_time
+        if not math.isfinite(end):
+            end = tm.ic_time + self.assembler.max_contact
+        impact = math.nan
+        clipped = False
+        has_gap = False
+        shoe = Sensor.SHOE_LEFT if tm.side == "left" else Sensor.SHOE_RIGHT
+        for sensor, st in self._sensors.items():
+            if sensor.side is not None and sensor is not shoe:
+                continue
+            has_gap |= any(a < end and b > tm.ic_time for a, b in st.gaps)
+            _, v = st.timeline.window(tm.ic_time - 0.05, end)
+            clipped |= bool(v[:, 1].any())
+            if sensor is shoe:
+                _, near = st.timeline.window(tm.ic_time - 0.05, tm.ic_time + 0.05)
+                if len(near):
+                    impact = float(near[:, 0].max())
+        drop = math.nan
+        if self.pelvic is not None:
+            drop = self.pelvic.drop(tm.side, tm.ic_time, tm.to_time)
+        return tm.to_step(
+            impact_peak=impact, pelvic_drop_deg=drop, has_gap=has_gap, clipped=clipped
+        )
