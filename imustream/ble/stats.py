@@ -24,6 +24,7 @@ class SensorStats:
     missing_samples: int = 0
     duplicates: int = 0
     reordered: int = 0
+    late: int = 0  # arrived after their gap had been reported (kept in the raw log only)
     decode_errors: int = 0
     reconnects: int = 0
     rssi: int | None = None

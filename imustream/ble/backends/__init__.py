@@ -1,0 +1,1 @@
+"""bleak backends for simulated devices: in-process and bumble's virtual radio."""

@@ -1,0 +1,401 @@
+"""Acquisition: raw notifications -> decoded, time-mapped sample blocks, gaps and statistics.
+
+Input is what the BLE links put in their queue: ``(host_ns, sensor, bytes)`` tuples and
+:class:`~imustream.types.StateChange` records. Output is a list of
+:class:`~imustream.types.SampleBlock` (with ``sensor``, ``host_ns``, ``t_session``, ``flags``)
+and :class:`~imustream.types.Gap` records, in order, per sensor.
+
+Per sensor:
+
+* decode with the sensor's firmware profile; a payload that does not decode is counted and
+  reported (``stats[sensor].messages``), never fatal;
+* order packets by their sequence counter (or device time) through a small reorder window,
+  drop exact duplicates, and turn holes into ``Gap(reason="loss")`` with the number of
+  missing samples;
+* map device time to session time with :class:`imustream.sync.ClockMapper` (lower-envelope
+  fit); a profile without device time uses the sample count at the nominal rate as its clock;
+* a reconnect (``StateChange`` STREAMING after a lost link) starts a new clock segment and
+  records ``Gap(reason="disconnect")``; a device clock that jumps back records ``"reset"``.
+
+Session time is host monotonic time minus ``origin_ns`` (default: the host time of the first
+item handled, usually the links' first state change).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..ble.stats import SensorStats
+from ..errors import DecodeError
+from ..types import BlockFlags, Gap, LinkState, SampleBlock, StateChange
+
+#: Consecutive undecodable packets after which a sensor is reported as sending the wrong data.
+WRONG_PROFILE_AFTER = 10
+
+
+def unwrap_near(raw: float, reference: float, modulus: float) -> float:
+    """The value ``raw + k * modulus`` closest to ``reference``."""
+    return raw + modulus * round((reference - raw) / modulus)
+
+
+@dataclass
+class _Held:
+    key: float
+    order: int
+    host_ns: int
+    block: SampleBlock
+    t_dev: np.ndarray  # unwrapped device (or count) time of each sample, s
+    useq: int | None
+
+    def __lt__(self, other: _Held) -> bool:
+        return (self.key, self.order) < (other.key, other.order)
+
+
+@dataclass
+class _Track:
+    sensor: str
+    profile: Any
+    fs: float
+    stats: SensorStats
+    mapper: Any
+    has_time: bool
+    seq_mod: int | None
+    wrap_s: float | None
+    held: list = field(default_factory=list)
+    order: int = 0
+    # last released packet
+    last_useq: int | None = None
+    last_tdev: float | None = None  # unwrapped device time of the last released sample
+    last_session: float | None = None
+    last_host_s: float | None = None
+    # reference for unwrapping arrivals (newest seen, not necessarily released)
+    ref_useq: int | None = None
+    ref_tdev: float | None = None
+    count_clock: int = 0  # samples (delivered + missing) for profiles without device time
+    released: deque = field(default_factory=lambda: deque(maxlen=256))  # recent useqs
+    pending_segment: bool = False
+    segment: int = 0
+    bad_streak: int = 0
+
+
+class Acquisition:
+    """Turns raw notifications of several sensors into blocks, gaps and statistics.
+
+    Parameters
+    ----------
+    profiles : dict
+        ``{sensor: FirmwareProfile}`` (already configured with ``with_options`` if the decode
+        depends on rate or range).
+    rates : dict, optional
+        ``{sensor: Hz}`` nominal sample rate; default each profile's ``default_rate``.
+    origin_ns : int, optional
+        Host time of session time 0; default the first ``host_ns`` seen.
+    reorder_window : int
+        Packets held back at most while waiting for a missing one.
+    reorder_hold_s : float
+        Longest a packet waits (host time) for a missing predecessor.
+    clock_window_s : float
+        Window of the clock mapper's lower-envelope fit.
+    """
+
+    def __init__(
+        self,
+        profiles: dict[str, Any],
+        rates: dict[str, float] | None = None,
+        *,
+        origin_ns: int | None = None,
+        reorder_window: int = 16,
+        reorder_hold_s: float = 0.1,
+        clock_window_s: float = 30.0,
+    ) -> None:
+        from ..sync import ClockMapper
+
+        self.origin_ns = origin_ns
+        self.reorder_window = int(reorder_window)
+        self.reorder_hold_ns = int(reorder_hold_s * 1e9)
+        self._clock_window_s = clock_window_s
+        self._ClockMapper = ClockMapper
+        self.tracks: dict[str, _Track] = {}
+        for sensor, profile in profiles.items():
+            fs = float((rates or {}).get(sensor) or profile.default_rate)
+            has_time = profile.time_source == "device"
+            self.tracks[sensor] = _Track(
+                sensor=sensor,
+                profile=profile,
+                fs=fs,
+                stats=SensorStats(sensor, profile=profile.name, nominal_rate=fs),
+                mapper=ClockMapper(window_s=clock_window_s),
+                has_time=has_time,
+                seq_mod=(1 << profile.seq_bits) if profile.seq_bits else None,
+                wrap_s=profile.timestamp_wrap_s if has_time else None,
+            )
+
+    @property
+    def stats(self) -> dict[str, SensorStats]:
+        """Per-sensor statistics."""
+        return {s: tr.stats for s, tr in self.tracks.items()}
+
+    # ------------------------------------------------------------------ input
+    def handle(self, item: Any) -> list[SampleBlock | Gap]:
+        """Process one queue item (a notification tuple or a StateChange)."""
+        if isinstance(item, StateChange):
+            if self.origin_ns is None:
+                self.origin_ns = int(item.host_ns)
+            return self.on_state(item)
+        host_ns, sensor, payload = item
+        return self.feed(host_ns, sensor, payload)
+
+    def on_state(self, change: StateChange) -> list[SampleBlock | Gap]:
+        """Record a link state change; a (re)connection starts a new clock segment."""
+        tr = self.tracks.get(change.sensor)
+        if tr is None:
+            return []
+        st = tr.stats
+        st.state = change.state.value
+        for key in ("address", "name", "rssi", "battery", "mtu"):
+            value = change.extra.get(key)
+            if value is not None:
+                setattr(st, key, value)
+        if change.message:
+            st.note(f"{change.state.value}: {change.message}")
+        out: list[SampleBlock | Gap] = []
+        if change.state in (LinkState.LOST, LinkState.RECONNECTING, LinkState.STOPPED):
+            out = self._release(tr, flush=True)
+        if change.state is LinkState.STREAMING:
+            out = self._release(tr, flush=True)
+            if change.extra.get("connection", 1) != 1 or tr.last_session is not None:
+                st.reconnects += 1
+                tr.pending_segment = True
+                tr.ref_useq = None  # a device may restart its counter on a new connection
+        return out
+
+    def feed(self, host_ns: int, sensor: str, payload: bytes) -> list[SampleBlock | Gap]:
+        """Decode one notification and return what it releases (blocks and gaps, in order)."""
+        tr = self.tracks.get(sensor)
+        if tr is None:
+            raise KeyError(f"Acquisition has no sensor {sensor!r} (known: {list(self.tracks)})")
+        if self.origin_ns is None:
+            self.origin_ns = int(host_ns)
+        st = tr.stats
+        try:
+            block = tr.profile.decode(payload)
+        except DecodeError as exc:
+            st.decode_errors += 1
+            tr.bad_streak += 1
+            st.note(f"decode error: {exc}")
+            if tr.bad_streak == WRONG_PROFILE_AFTER:
+                st.note(
+                    f"{WRONG_PROFILE_AFTER} packets in a row do not decode as "
+                    f"{tr.profile.name!r}: wrong device or profile for {sensor}?"
+                )
+            return []
+        tr.bad_streak = 0
+        st.packets += 1
+        held = self._stamp(tr, int(host_ns), block)
+        if held is None:
+            return []
+        heapq.heappush(tr.held, held)
+        return self._release(tr, now_ns=int(host_ns))
+
+    def flush(self) -> list[SampleBlock | Gap]:
+        """Release every held packet (end of a session)."""
+        out: list[SampleBlock | Gap] = []
+        for tr in self.tracks.values():
+            out += self._release(tr, flush=True)
+        return out
+
+    # ------------------------------------------------------------------ ordering
+    def _stamp(self, tr: _Track, host_ns: int, block: SampleBlock) -> _Held | None:
+        """Unwrap counters and device time; None for an exact duplicate."""
+        n = block.n
+        useq = None
+        if tr.seq_mod is not None and block.seq is not None:
+            if tr.ref_useq is None:
+                useq = int(block.seq)
+            else:
+                useq = int(unwrap_near(block.seq, tr.ref_useq, tr.seq_mod))
+            if any(h.useq == useq for h in tr.held) or useq in tr.released:
+                tr.stats.duplicates += 1
+                return None
+            if tr.last_useq is not None and useq <= tr.last_useq and not tr.pending_segment:
+                tr.stats.late += 1  # its gap was already reported; the raw log keeps it
+                tr.stats.note(f"late packet seq {block.seq} dropped (gap already reported)")
+                return None
+            tr.ref_useq = useq if tr.ref_useq is None else max(tr.ref_useq, useq)
+        if tr.has_time and block.t_device is not None:
+            raw = np.asarray(block.t_device, dtype=np.float64)
+            if tr.wrap_s:
+                ref = tr.ref_tdev if tr.ref_tdev is not None else float(raw[0])
+                if tr.pending_segment and tr.last_tdev is not None and tr.last_host_s is not None:
+                    ref = tr.last_tdev + (host_ns * 1e-9 - tr.last_host_s)
+                first = unwrap_near(float(raw[0]), ref, tr.wrap_s)
+                t_dev = first + np.mod(raw - raw[0], tr.wrap_s)
+            else:
+                t_dev = raw.copy()
+            if not tr.pending_segment and tr.last_tdev is not None and useq is None:
+                if tr.last_tdev - 5.0 < t_dev[0] <= tr.last_tdev - 0.5 / tr.fs:
+                    # older than what was released: a duplicate or a packet given up on
+                    tr.stats.late += 1
+                    tr.stats.note("late or repeated packet dropped (gap already reported)")
+                    return None
+            if useq is None and any(abs(h.t_dev[0] - t_dev[0]) < 0.5 / tr.fs for h in tr.held):
+                tr.stats.duplicates += 1
+                return None
+            tr.ref_tdev = float(t_dev[-1]) if tr.ref_tdev is None else max(tr.ref_tdev, t_dev[-1])
+        else:
+            t_dev = None
+        key = float(useq) if useq is not None else (float(t_dev[0]) if t_dev is not None else 0.0)
+        tr.order += 1
+        if t_dev is None:
+            t_dev = np.zeros(n)  # filled from the sample count at release
+        return _Held(key, tr.order, host_ns, block, t_dev, useq)
+
+    def _expected(self, tr: _Track, h: _Held) -> bool:
+        """True if ``h`` directly follows the last released packet."""
+        if tr.pending_segment or (tr.last_useq is None and tr.last_tdev is None):
+            return False
+        if h.useq is not None and tr.last_useq is not None:
+            return h.useq == tr.last_useq + 1
+        if tr.has_time and tr.last_tdev is not None:
+            return abs(h.t_dev[0] - tr.last_tdev - 1.0 / tr.fs) < 0.5 / tr.fs
+        return True
+
+    def _release(
+        self, tr: _Track, now_ns: int | None = None, flush: bool = False
+    ) -> list[SampleBlock | Gap]:
+        out: list[SampleBlock | Gap] = []
+        ordered = tr.seq_mod is not None or tr.has_time
+        while tr.held:
+            h = tr.held[0]
+            ready = (
+                flush
+                or not ordered
+                or self._expected(tr, h)
+                or (tr.last_useq is None and tr.last_tdev is None and not tr.pending_segment)
+                or len(tr.held) > self.reorder_window
+                or (now_ns is not None and now_ns - h.host_ns >= self.reorder_hold_ns)
+            )
+            if tr.pending_segment and not flush:
+                # after a reconnect: wait a moment so the first packet of the segment is the
+                # earliest one (the link may deliver the first few out of order)
+                ready = len(tr.held) > self.reorder_window or (
+                    now_ns is not None and now_ns - h.host_ns >= self.reorder_hold_ns
+                )
+            if not ready:
+                break
+            heapq.heappop(tr.held)
+            out += self._emit(tr, h)
+        return out
+
+    # ------------------------------------------------------------------ output
+    def _emit(self, tr: _Track, h: _Held) -> list[SampleBlock | Gap]:
+        st = tr.stats
+        block = h.block
+        n = block.n
+        fs = tr.fs
+        out: list[SampleBlock | Gap] = []
+        flags = block.flags
+        gap_reason = None
+        n_missing = 0
+        host_s = h.host_ns * 1e-9
+        if not tr.has_time:
+            flags |= BlockFlags.TIME_FROM_RATE
+        new_segment = tr.pending_segment
+        if new_segment:
+            gap_reason = "disconnect"
+            n_missing = self._missing_across_disconnect(tr, h, host_s)
+        elif h.useq is not None and tr.last_useq is not None:
+            lost_packets = h.useq - tr.last_useq - 1
+            if lost_packets > 0:
+                gap_reason = "loss"
+                n_missing = self._missing_samples(tr, h, lost_packets)
+        elif tr.has_time and tr.last_tdev is not None:
+            dt = float(h.t_dev[0]) - tr.last_tdev
+            if dt < -0.5 / fs:
+                gap_reason, new_segment = "reset", True
+                n_missing = 0
+            else:
+                n_missing = max(0, round(dt * fs) - 1)
+                gap_reason = "loss" if n_missing > 0 else None
+        if h.order != min([h.order, *[x.order for x in tr.held]]):
+            st.reordered += 1
+        # device-side clock of each sample
+        if tr.has_time:
+            t_dev = h.t_dev
+        else:
+            tr.count_clock += n_missing
+            t_dev = (tr.count_clock + np.arange(n)) / fs
+            tr.count_clock += n
+        if new_segment:
+            tr.mapper.reset()
+            tr.segment += 1
+            flags |= BlockFlags.NEW_SEGMENT
+        tr.mapper.observe(float(t_dev[-1]), host_s)
+        origin = self.origin_ns * 1e-9
+        t_session = np.asarray(tr.mapper.to_host(t_dev), dtype=np.float64) - origin
+        if gap_reason is not None:
+            flags |= BlockFlags.AFTER_GAP
+            start = tr.last_session if tr.last_session is not None else t_session[0] - 1.0 / fs
+            end = float(t_session[0])
+            if end <= start:
+                end = start + 1e-9
+            out.append(Gap(tr.sensor, float(start), end, int(n_missing), gap_reason))
+            st.gaps += 1
+            st.missing_samples += int(n_missing)
+        if tr.profile.acc_full_scale:
+            if np.any(np.abs(block.acc) >= 0.999 * tr.profile.acc_full_scale):
+                flags |= BlockFlags.ACC_CLIPPED
+        out.append(
+            SampleBlock(
+                acc=block.acc,
+                gyr=block.gyr,
+                t_device=block.t_device,
+                mag=block.mag,
+                seq=block.seq,
+                sensor=tr.sensor,
+                host_ns=h.host_ns,
+                t_session=t_session,
+                flags=flags,
+            )
+        )
+        st.samples += n
+        if st.first_time is None:
+            st.first_time = float(t_session[0])
+        st.last_time = float(t_session[-1])
+        tr.pending_segment = False
+        if h.useq is not None:
+            tr.last_useq = h.useq
+            tr.released.append(h.useq)
+            if tr.ref_useq is None or new_segment:
+                tr.ref_useq = max(h.useq, *(x.useq for x in tr.held if x.useq is not None))
+        if tr.has_time:
+            last = float(t_dev[-1])
+            tr.last_tdev = last if tr.last_tdev is None or new_segment else max(tr.last_tdev, last)
+        tr.last_session = float(t_session[-1])
+        tr.last_host_s = host_s
+        return out
+
+    def _missing_samples(self, tr: _Track, h: _Held, lost_packets: int) -> int:
+        spp = tr.profile.samples_per_packet
+        if spp:
+            return int(lost_packets * spp)
+        if tr.has_time and tr.last_tdev is not None:
+            return max(0, round((float(h.t_dev[0]) - tr.last_tdev) * tr.fs) - 1)
+        return int(lost_packets * h.block.n)  # best estimate: packets like this one
+
+    def _missing_across_disconnect(self, tr: _Track, h: _Held, host_s: float) -> int:
+        if tr.last_session is None:
+            return 0
+        if tr.has_time and tr.last_tdev is not None:
+            dt = float(h.t_dev[0]) - tr.last_tdev
+            if 0 < dt < 24 * 3600:  # same device clock across the reconnect
+                return max(0, round(dt * tr.fs) - 1)
+        # no usable device time: estimate from host time at the nominal rate
+        elapsed = host_s - (tr.last_host_s or host_s) - (h.block.n - 1) / tr.fs
+        return max(0, round(elapsed * tr.fs) - 1) if math.isfinite(elapsed) else 0
