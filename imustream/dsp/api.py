@@ -11,7 +11,7 @@ import numpy as np
 
 from ..types import STEP_FIELDS, Alert, InitialContact, SampleBlock, Step, ToeOff
 
-__all__ = ["StepTable", "analyze_run"]
+__all__ = ["DetectedEvents", "StepTable", "analyze_run", "detect_events"]
 
 
 @dataclass
@@ -155,3 +155,135 @@ def analyze_run(
     table.alerts += out.alerts
     table.events.sort(key=lambda e: e.time)
     return table
+
+
+# --- detect_events (gait-event detection room) ---
+
+PLACEMENTS = ("shoe", "pelvis")
+
+
+@dataclass(frozen=True)
+class DetectedEvents:
+    """Gait events of one sensor, times in seconds from its first sample.
+
+    Attributes
+    ----------
+    ic_times, to_times : ndarray of float64
+        Initial contacts and toe-offs, increasing.
+    ic_sides, to_sides : ndarray of str (``"left"``/``"right"``) or None
+        Stance side per event (pelvis with a gyroscope); ``None`` for a shoe, and for a
+        pelvis without gyroscope.
+    ic_latency, to_latency : ndarray of float64
+        Algorithmic latency per event in seconds: when the streaming detector emitted it
+        minus the event time.
+    missing_acc_axes : tuple of int
+        Accelerometer columns that were all NaN and treated as not recorded.
+    """
+
+    ic_times: np.ndarray
+    to_times: np.ndarray
+    ic_sides: np.ndarray | None
+    to_sides: np.ndarray | None
+    ic_latency: np.ndarray
+    to_latency: np.ndarray
+    placement: str
+    fs: float
+    missing_acc_axes: tuple[int, ...] = ()
+
+
+def _check_event_inputs(acc, gyr, fs, placement):
+    if placement not in PLACEMENTS:
+        raise ValueError(f"placement must be one of {PLACEMENTS}, got {placement!r}")
+    try:
+        fs = float(fs)
+    except (TypeError, ValueError):
+        raise ValueError(f"fs must be a number of Hz, got {fs!r}") from None
+    if not (np.isfinite(fs) and fs > 0):
+        raise ValueError(f"fs must be > 0 Hz, got {fs!r}")
+    a = np.asarray(acc, dtype=np.float64)
+    if a.ndim != 2 or a.shape[1] != 3:
+        raise ValueError(f"acc must have shape (N, 3), got {np.shape(acc)}")
+    missing = tuple(int(c) for c in np.flatnonzero(np.isnan(a).all(axis=0))) if len(a) else ()
+    if len(missing) == 3:
+        raise ValueError("acc has no recorded axis: all three columns are NaN")
+    present = [c for c in range(3) if c not in missing]
+    bad = ~np.isfinite(a[:, present]).all(axis=1)
+    if bad.any():
+        raise ValueError(
+            f"acc has {int(bad.sum())} rows with NaN/inf in recorded columns (first at row "
+            f"{int(np.flatnonzero(bad)[0])}); only whole missing columns are allowed"
+        )
+    g = None
+    if gyr is not None:
+        g = np.asarray(gyr, dtype=np.float64)
+        if g.shape != a.shape:
+            raise ValueError(f"gyr must have the shape of acc {a.shape}, got {np.shape(gyr)}")
+        bad = ~np.isfinite(g).all(axis=1)
+        if bad.any():
+            raise ValueError(
+                f"gyr has {int(bad.sum())} rows with NaN/inf (first at row "
+                f"{int(np.flatnonzero(bad)[0])})"
+            )
+    elif placement == "shoe":
+        raise ValueError("placement='shoe' needs a gyroscope: gyr must not be None")
+    return a, g, fs, missing
+
+
+def detect_events(acc, gyr, fs: float, placement: str = "shoe") -> DetectedEvents:
+    """Detect initial contacts and toe-offs in a whole recording of one sensor.
+
+    The arrays are fed through the streaming detector (:class:`ShoeEventDetector` or
+    :class:`PelvisEventDetector`), so offline results equal live results.
+
+    Parameters
+    ----------
+    acc : array_like, shape (N, 3)
+        Specific force in m/s^2, any fixed mounting orientation. A column that is entirely
+        NaN is treated as an axis the sensor does not record (e.g. a biaxial accelerometer).
+    gyr : array_like, shape (N, 3), or None
+        Angular rate in rad/s. Required for ``placement="shoe"``; for the pelvis, without a
+        gyroscope sides are not assigned (``ic_sides`` is None).
+    fs : float
+        Sampling rate in Hz (> 0).
+    placement : {"shoe", "pelvis"}
+        Where the sensor is worn.
+
+    Returns
+    -------
+    DetectedEvents
+
+    Raises
+    ------
+    ValueError
+        For a bad placement, fs, array shape, or NaN/inf outside whole missing columns.
+    """
+    a, g, fs, missing = _check_event_inputs(acc, gyr, fs, placement)
+    if placement == "shoe":
+        from .shoe_events import ShoeEventDetector
+
+        raw = [(k, i, None, e) for k, i, e in ShoeEventDetector(fs).process(a, g)]
+    else:
+        from .pelvis_events import PelvisEventDetector
+
+        det = PelvisEventDetector(fs, has_gyr=g is not None, missing_acc_axes=missing)
+        raw = det.process(a, g)
+    out = {}
+    for kind in ("ic", "to"):
+        evs = sorted((e for e in raw if e[0] == kind), key=lambda e: e[1])
+        idx = np.array([e[1] for e in evs], dtype=np.float64)
+        lat = np.array([e[3] - e[1] for e in evs], dtype=np.float64) / fs
+        sides = None
+        if placement == "pelvis" and g is not None:
+            sides = np.array([e[2] for e in evs], dtype="<U5")
+        out[kind] = (idx / fs, sides, lat)
+    return DetectedEvents(
+        ic_times=out["ic"][0],
+        to_times=out["to"][0],
+        ic_sides=out["ic"][1],
+        to_sides=out["to"][1],
+        ic_latency=out["ic"][2],
+        to_latency=out["to"][2],
+        placement=placement,
+        fs=fs,
+        missing_acc_axes=missing,
+    )
