@@ -45,21 +45,21 @@ class PipelineOutput:
 class _SensorState:
     """Per-sensor detector, history (time, |acc|, clipped) and gap list."""
 
-    def __init__(self, sensor: Sensor, fs: float, keep_s: float) -> None:
+    def __init__(self, sensor: Sensor, fs: float, keep_s: float, has_gyr: bool) -> None:
         self.sensor = sensor
         self.fs = fs
         self.timeline = Timeline(fs, 2, keep_s)
-        self.detector = _make_detector(sensor, fs)
+        self.detector = _make_detector(sensor, fs, has_gyr)
         self.det_base = 0  # timeline index of the detector's sample 0
         self.gaps: list[tuple[float, float]] = []
         self.reset_pending = False
 
 
-def _make_detector(sensor: Sensor, fs: float):
+def _make_detector(sensor: Sensor, fs: float, has_gyr: bool):
     if sensor is Sensor.PELVIS:
         from .pelvis_events import PelvisEventDetector
 
-        return PelvisEventDetector(fs)
+        return PelvisEventDetector(fs, has_gyr=has_gyr)
     from .shoe_events import ShoeEventDetector
 
     return ShoeEventDetector(fs)
@@ -123,7 +123,9 @@ class Pipeline:
 
     def reset(self) -> None:
         """Forget everything (detectors, calibration, steps, alerts)."""
-        self._sensors = {s: _SensorState(s, f, self.keep_s) for s, f in self.fs.items()}
+        self._sensors = {
+            s: _SensorState(s, f, self.keep_s, self.gyro[s]) for s, f in self.fs.items()
+        }
         shoe_sides = [s.side for s in self.fs if s.side is not None]
         self.assembler = StepAssembler(shoe_sides=frozenset(shoe_sides))
         self.pelvic = (
