@@ -86,7 +86,7 @@ def synth_stream(
 ) -> tuple[list[tuple[int, str, bytes]], dict[str, dict]]:
     """Notifications (host_ns, sensor, bytes) of simulated devices, in arrival order, and truth.
 
-    Each device has its own clock offset and a one-sided BLE delay; ``loss`` drops packets at
+    Each device has its own clock offset and a one-sided BLE delay (in order per link); ``loss`` drops packets at
     random (the truth records which were sent and which arrived).
     """
     rng = np.random.default_rng(seed)
@@ -107,10 +107,12 @@ def synth_stream(
         arrived = rng.random(n_pk) >= loss
         arrived[0] = arrived[-1] = True
         packets = []
+        last_host = 0
         for p in range(n_pk):
             sl = slice(p * per_packet, (p + 1) * per_packet)
             payload = codec.encode(acc[sl], gyr[sl], p, dev_offset + t[sl][0])
             host = t0_ns + int((t[sl][-1] + 0.0075 + rng.exponential(0.01)) * 1e9)
+            host = last_host = max(host, last_host + 1000)  # a BLE link delivers in order
             if arrived[p]:
                 out.append((host, sensor, payload))
             packets.append(payload)

@@ -136,12 +136,14 @@ def _gap_rows(contents: LogContents, decoded: dict[str, DecodedSensor], t0_ns: i
         for r in hit:
             r["reason"] = "overflow"
         if not hit:
+            dec = decoded.get(s)
+            per = float(np.median(np.bincount(dec.packet))) if dec is not None and dec.n else -1
             rows.append(
                 {
                     "sensor": s,
                     "start": a,
                     "end": b,
-                    "n_missing": -1,
+                    "n_missing": round(int(ov["n"]) * per) if per > 0 else -1,
                     "reason": "overflow",
                     "source": "recorder",
                 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import time
 from pathlib import Path
@@ -56,6 +57,8 @@ class SessionLogWriter:
         except OSError as exc:
             raise LogWriteError(f"cannot create session log {self.path}: {exc}") from exc
         try:
+            # held until close (or process death): `recover` skips a log that is being written
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             self._write(FILE_MAGIC + frame(0, Kind.HEADER, encode_json(header)))
             self.records = 1
             os.fsync(self._fd)
