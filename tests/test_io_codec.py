@@ -86,8 +86,8 @@ def synth_stream(
 ) -> tuple[list[tuple[int, str, bytes]], dict[str, dict]]:
     """Notifications (host_ns, sensor, bytes) of simulated devices, in arrival order, and truth.
 
-    Each device has its own clock offset and a one-sided BLE delay (in order per link); ``loss`` drops packets at
-    random (the truth records which were sent and which arrived).
+    Each device has its own clock offset and a one-sided BLE delay (in order per link);
+    ``loss`` drops packets at random (the truth records which were sent and which arrived).
     """
     rng = np.random.default_rng(seed)
     codec = TestCodec(rate)
