@@ -243,9 +243,12 @@ def shoe_events(
             if st.i[_I_QCOUNT] >= p.sign_windows and st.i[_I_QCOUNT + 1] >= p.sign_windows:
                 q0 = st.f[_F_QSUM] / st.i[_I_QCOUNT]
                 q1 = st.f[_F_QSUM + 1] / st.i[_I_QCOUNT + 1]
-                if q1 >= p.sign_ratio * q0:
+                # clear winner, or after 3x the windows whichever machine is quieter
+                late = min(st.i[_I_QCOUNT], st.i[_I_QCOUNT + 1]) >= 3 * p.sign_windows
+                ratio = p.sign_ratio if not late else 1.0
+                if q1 >= ratio * q0:
                     st.i[_I_SIGN] = 0
-                elif q0 >= p.sign_ratio * q1:
+                elif q0 >= ratio * q1:
                     st.i[_I_SIGN] = 1
         if st.i[_I_SIGN] >= 0:
             m = st.i[_I_SIGN]
