@@ -1,0 +1,17 @@
+"""Time and loss bookkeeping per sensor: sequence counters, timestamp wrap-around, clock
+mapping (device -> host), rate-derived times for devices without timestamps, and pairing of
+separately notified accelerometer / gyroscope streams."""
+
+from __future__ import annotations
+
+from .clock import ClockMapper, lower_envelope_fit
+from .sequence import SeqResult, SequenceTracker
+from .timestamps import TimestampUnwrapper
+
+__all__ = [
+    "ClockMapper",
+    "SeqResult",
+    "SequenceTracker",
+    "TimestampUnwrapper",
+    "lower_envelope_fit",
+]

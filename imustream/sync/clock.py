@@ -1,0 +1,179 @@
+"""Map a sensor's device clock to the host clock with a drift-aware lower-envelope fit.
+
+BLE delivers every notification *after* the sample was taken (connection interval, radio
+retries, OS scheduling): arrival = true host time + delay, delay >= 0 and one-sided. A
+least-squares line through (device time, arrival) is therefore biased late by the mean delay;
+the lower envelope of the points is not. ``ClockMapper`` keeps the earliest arrival per
+``bucket_s`` of device time over a sliding ``window_s``, takes the lower convex hull of those
+points and uses the hull edge that supports the hull at the window's mean device time (the
+line below all points that minimises their summed distance above it). The slope is bounded
+by ``max_drift_ppm`` so that a short window cannot produce an absurd drift.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import OrderedDict
+
+import numpy as np
+
+__all__ = ["ClockMapper", "lower_envelope_fit"]
+
+
+def _cross(o: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> float:
+    return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
+
+def lower_envelope_fit(
+    x: np.ndarray | list[float], y: np.ndarray | list[float], max_slope: float = math.inf
+) -> tuple[float, float]:
+    """Line ``y = a + b x`` below every point that minimises the summed vertical distance.
+
+    Parameters
+    ----------
+    x, y : array_like
+        Points; ``x`` need not be sorted.
+    max_slope : float
+        Bound on ``|b|``.
+
+    Returns
+    -------
+    (a, b) : tuple of float
+    """
+    pts = sorted(zip(np.asarray(x, float).tolist(), np.asarray(y, float).tolist(), strict=True))
+    if not pts:
+        raise ValueError("lower_envelope_fit needs at least one point")
+    hull: list[tuple[float, float]] = []
+    for p in pts:
+        if hull and hull[-1][0] == p[0]:  # same x, sorted by y: the lower one is kept
+            continue
+        while len(hull) >= 2 and _cross(hull[-2], hull[-1], p) <= 0:
+            hull.pop()
+        hull.append(p)
+    xm = sum(p[0] for p in pts) / len(pts)
+    b = 0.0
+    for p, q in itertools.pairwise(hull):
+        b = (q[1] - p[1]) / (q[0] - p[0])
+        if q[0] >= xm:
+            break
+    b = max(-max_slope, min(max_slope, b))
+    a = min(py - b * px for px, py in hull)
+    return a, b
+
+
+class ClockMapper:
+    """Per-sensor device-to-host clock mapping, robust to one-sided BLE delays.
+
+    Parameters
+    ----------
+    window_s : float
+        Device-time span of observations kept for the fit.
+    bucket_s : float
+        Only the earliest arrival per bucket of device time is kept.
+    max_drift_ppm : float
+        Bound on the estimated drift.
+    reset_threshold_s : float
+        An observation this far *below* the fitted line (arrival before the sample could
+        have been taken), or a device time this far back, means the device clock restarted:
+        the mapper starts a new segment by itself and :meth:`observe` returns True.
+    """
+
+    def __init__(
+        self,
+        window_s: float = 120.0,
+        bucket_s: float = 0.5,
+        max_drift_ppm: float = 500.0,
+        reset_threshold_s: float = 1.0,
+    ) -> None:
+        if not (window_s > 0 and bucket_s > 0 and window_s >= bucket_s):
+            raise ValueError("need window_s >= bucket_s > 0")
+        self.window_s = float(window_s)
+        self.bucket_s = float(bucket_s)
+        self.max_slope = float(max_drift_ppm) * 1e-6
+        self.reset_threshold_s = float(reset_threshold_s)
+        self.segments = 0
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the fit; the next observation starts a new clock segment."""
+        self._d0: float | None = None
+        self._h0 = 0.0
+        self._buckets: OrderedDict[int, tuple[float, float]] = OrderedDict()
+        self._a = 0.0
+        self._b = 0.0
+        self._x_last = 0.0
+        self._fit_key: int | None = None
+        self.n_observations = 0
+
+    @property
+    def ready(self) -> bool:
+        """True once at least one observation was made."""
+        return self._d0 is not None
+
+    @property
+    def drift_ppm(self) -> float:
+        """Estimated device clock rate error in ppm (positive: device clock slow)."""
+        return self._b * 1e6
+
+    @property
+    def offset(self) -> float:
+        """host - device time in s at the newest observation."""
+        if self._d0 is None:
+            return math.nan
+        return self._h0 - self._d0 + self._a + self._b * self._x_last
+
+    def observe(self, t_device_s: float, host_s: float) -> bool:
+        """Add one (device time, arrival host time) pair, both in s.
+
+        Returns
+        -------
+        bool
+            True if this observation started a new clock segment (first call, or a device
+            clock restart detected).
+        """
+        new_segment = False
+        if self._d0 is None:
+            self._d0, self._h0 = float(t_device_s), float(host_s)
+            self.segments += 1
+            new_segment = True
+        x = float(t_device_s) - self._d0
+        y = float(host_s) - self._h0 - x
+        if not new_segment:
+            below = (self._a + self._b * x) - y
+            if x < self._x_last - self.reset_threshold_s or below > self.reset_threshold_s:
+                self.reset()
+                self.observe(t_device_s, host_s)
+                return True
+        self.n_observations += 1
+        self._x_last = max(self._x_last, x)
+        key = math.floor(x / self.bucket_s)
+        old = self._buckets.get(key)
+        if old is None or y < old[1]:
+            self._buckets[key] = (x, y)
+            if old is None and self._buckets and next(reversed(self._buckets)) != key:
+                self._buckets = OrderedDict(sorted(self._buckets.items()))
+        oldest = key - math.ceil(self.window_s / self.bucket_s)
+        while self._buckets and next(iter(self._buckets)) < oldest:
+            self._buckets.popitem(last=False)
+        # refit when a bucket closes (or while there are few points): cost stays O(1) per packet
+        if self._fit_key != key or len(self._buckets) <= 4:
+            self._refit()
+            self._fit_key = key
+        elif y < self._a + self._b * x:  # a point below the line: the fit must move
+            self._refit()
+        return new_segment
+
+    def _refit(self) -> None:
+        pts = list(self._buckets.values())
+        xs = [p[0] for p in pts]
+        ys = [p[1] for p in pts]
+        self._a, self._b = lower_envelope_fit(xs, ys, self.max_slope)
+
+    def to_host(self, t_device_s: float | np.ndarray) -> float | np.ndarray:
+        """Host time(s) in s of device time(s) ``t_device_s`` (same segment)."""
+        if self._d0 is None:
+            raise RuntimeError("ClockMapper.to_host called before any observation")
+        x = np.asarray(t_device_s, dtype=np.float64) - self._d0
+        h = self._h0 + x + (self._a + self._b * x)
+        return float(h) if h.ndim == 0 else h
