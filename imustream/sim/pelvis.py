@@ -1,0 +1,145 @@
+"""Pelvis kinematics: orientation (axial rotation, tilt, obliquity) and linear acceleration.
+
+Orientation is ``R = Rz(yaw) Ry(pitch) Rx(roll)`` (body -> world, pelvis frame x forward, y left,
+z up). ``roll`` is the obliquity: positive = LEFT hip up (right hip down). In a left stance the
+contralateral (right) hip drops, so roll rises above neutral by the drop; in a right stance roll
+falls below neutral. ``pitch`` is anterior tilt (positive = tipping forward), ``yaw`` the heading
+plus axial rotation (positive = right hip forward, peaks in left stance).
+
+Vertical acceleration comes from a ground-reaction-force model: each stance pushes with
+``A (sin(pi tau) + dip sin(3 pi tau))`` plus a short impact transient, scaled so that each step's
+impulse equals body weight times its step time (no drift of vertical velocity over a bout).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .gait import LEFT, GaitPlan
+from .hermite import smoothstep
+from .path import Path
+from .rotations import body_rates, euler_matrix, rotate
+from .scenarios import Scenario
+
+FloatArray = NDArray[np.float64]
+
+__all__ = ["G", "PelvisModel", "bump"]
+
+G = 9.81
+
+
+def bump(tau: FloatArray, peak: float) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """C2 bump on [0, 1]: 0 at both ends (zero slope and curvature), exactly 1 at ``peak``.
+
+    Returns the value and its first and second derivative with respect to ``tau``.
+    """
+    rising = tau < peak
+    x = np.where(rising, tau / peak, (1 - tau) / (1 - peak))
+    s, ds, dds = smoothstep(x)
+    inside = (tau >= 0) & (tau <= 1)
+    db = np.where(rising, ds / peak, -ds / (1 - peak))
+    ddb = np.where(rising, dds / peak**2, dds / (1 - peak) ** 2)
+    return s * inside, db * inside, ddb * inside
+
+
+class PelvisModel:
+    """Evaluates the pelvis trajectory of one planned run at arbitrary times."""
+
+    def __init__(self, sc: Scenario, plan: GaitPlan, path: Path) -> None:
+        self.sc, self.plan, self.path = sc, plan, path
+        self.sign = np.where(plan.side == LEFT, 1.0, -1.0)
+        self.stance = plan.to - plan.ic
+        self.step = plan.next_ic - plan.ic
+        shape_int = 2 / np.pi + sc.grf_dip * 2 / (3 * np.pi)
+        impact_area = sc.impact_g * G * sc.impact_width * np.sqrt(np.pi)
+        self.grf_amp = (G * self.step - impact_area) / (self.stance * shape_int)
+        self.drop = np.deg2rad(plan.drop_amp)
+        self.lever = np.asarray(sc.pelvis_lever, dtype=float)
+
+    def _steps(self, t: FloatArray) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        k = np.searchsorted(self.plan.ic, t, side="right") - 1
+        return k, k - 1
+
+    def _in_stance(self, j: NDArray[np.int64], t: FloatArray) -> tuple[NDArray, FloatArray]:
+        jj = np.maximum(j, 0)
+        tau = (t - self.plan.ic[jj]) / self.stance[jj]
+        ok = (j >= 0) & np.isfinite(self.stance[jj]) & (tau >= 0) & (tau <= 1)
+        return ok, np.where(ok, tau, -1.0)
+
+    def angles(
+        self, t: FloatArray
+    ) -> tuple[tuple[FloatArray, ...], tuple[FloatArray, ...], tuple[FloatArray, ...]]:
+        """(yaw, pitch, roll) in rad with first and second time derivatives."""
+        sc = self.sc
+        k, km1 = self._steps(t)
+        kk = np.maximum(k, 0)
+        dur = self.step[kk]
+        step_ok = (k >= 0) & np.isfinite(dur)
+        tau = np.where(step_ok, (t - self.plan.ic[kk]) / np.where(step_ok, dur, 1.0), -1.0)
+        dur = np.where(step_ok, dur, 1.0)
+        b, db, ddb = bump(tau, 0.5)
+        s = self.sign[kk]
+        psi, dpsi, ddpsi = self.path.heading(t)
+        ax = np.deg2rad(sc.axial_amp_deg) * s
+        yaw = (psi + ax * b, dpsi + ax * db / dur, ddpsi + ax * ddb / dur**2)
+        tl = np.deg2rad(sc.tilt_amp_deg)
+        pitch = (np.deg2rad(sc.neutral_tilt_deg) + tl * b, tl * db / dur, tl * ddb / dur**2)
+        roll = [np.full_like(t, np.deg2rad(sc.neutral_obliquity_deg)), 0 * t, 0 * t]
+        for j in (k, km1):
+            ok, tau_j = self._in_stance(j, t)
+            jj = np.maximum(j, 0)
+            d = np.where(ok, self.sign[jj] * self.drop[jj], 0.0)
+            tc = np.where(ok, self.stance[jj], 1.0)
+            b, db, ddb = bump(tau_j, sc.drop_peak_frac)
+            roll[0] = roll[0] + d * b
+            roll[1] = roll[1] + d * db / tc
+            roll[2] = roll[2] + d * ddb / tc**2
+        return yaw, pitch, tuple(roll)
+
+    def orientation(self, t: FloatArray) -> FloatArray:
+        """Body->world rotation matrices, shape (n, 3, 3)."""
+        yaw, pitch, roll = self.angles(t)
+        return euler_matrix(yaw[0], pitch[0], roll[0])
+
+    def _center_accel(self, t: FloatArray, psi: FloatArray) -> FloatArray:
+        sc, plan = self.sc, self.plan
+        k, km1 = self._steps(t)
+        kk = np.maximum(k, 0)
+        dur = self.step[kk]
+        step_ok = (k >= 0) & np.isfinite(dur)
+        dur = np.where(step_ok, dur, 1.0)
+        tau = np.where(step_ok, (t - plan.ic[kk]) / dur, -1.0)
+        lat = sc.sway_lat_m * self.sign[kk] * bump(tau, 0.5)[2] / dur**2
+        fwd = np.zeros_like(t)
+        vert = np.zeros_like(t)
+        for j in (k, km1):
+            ok, tau_j = self._in_stance(j, t)
+            jj = np.maximum(j, 0)
+            fwd -= np.where(ok, sc.brake_acc * np.sin(2 * np.pi * tau_j), 0.0)
+            since = t - plan.ic[jj] - sc.impact_time
+            force = self.grf_amp[jj] * (
+                np.sin(np.pi * tau_j) + sc.grf_dip * np.sin(3 * np.pi * tau_j)
+            ) + sc.impact_g * G * np.exp(-((since / sc.impact_width) ** 2))
+            vert += np.where(ok, force, 0.0)
+        b = np.searchsorted(plan.bouts[:, 1:].ravel(), t, side="right")
+        vert -= np.where(b % 2 == 1, G, 0.0)  # inside a bout: stance forces carry the weight
+        c, s = np.cos(psi), np.sin(psi)
+        hor = self.path.accel(t)
+        return np.stack([hor[:, 0] + fwd * c - lat * s, hor[:, 1] + fwd * s + lat * c, vert], -1)
+
+    def kinematics(self, t: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Orientation (n, 3, 3), body angular velocity (n, 3) and the world acceleration of the
+        sensor point (n, 3, m/s^2, gravity not included) at times ``t``."""
+        yaw, pitch, roll = self.angles(t)
+        r = euler_matrix(yaw[0], pitch[0], roll[0])
+        omega, alpha = body_rates(
+            (yaw[0], pitch[0], roll[0]),
+            (yaw[1], pitch[1], roll[1]),
+            (yaw[2], pitch[2], roll[2]),
+        )
+        c = np.broadcast_to(self.lever, omega.shape)
+        rel = np.cross(alpha, c) + np.cross(omega, np.cross(omega, c))
+        heading = self.path.heading(t)[0]
+        acc = self._center_accel(t, heading) + rotate(r, rel)
+        return r, omega, acc

@@ -1,0 +1,186 @@
+"""Foot (shoe) kinematics: foot pitch/yaw and heel trajectory, rigid-body consistent.
+
+Foot frame: x heel -> toes, y left, z up when the foot is flat; orientation
+``R = Rz(yaw) Ry(pitch)`` with pitch > 0 = toes down (plantarflexion). Per contact:
+
+* IC: the heel lands (dorsiflexed, ``strike_angle_deg``) and decelerates over
+  ``impact_duration`` (the impact transient of several g), then the foot rotates about the heel
+  to foot flat; quiet stance (foot flat, zero rate); heel off: rotation about the forefoot pivot
+  ``foot_length`` ahead of the heel up to ``toe_off_angle_deg`` at TO.
+* swing: the foot keeps plantarflexing to ``swing_max_deg``, then rotates forward (the large
+  mid-swing angular-rate peak) back to the strike angle; the heel follows a C2 path with
+  ``clearance`` height to the next landing point.
+
+Every piece is a quintic in time, so the accelerometer and gyroscope follow exactly from the
+same trajectory. IC = first ground contact (start of the heel deceleration), TO = last contact.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .gait import LEFT, GaitPlan
+from .hermite import PiecewiseQuintic, quintic_coeffs
+from .path import Path
+from .rotations import body_rates, euler_matrix, rotate
+from .scenarios import Scenario
+
+FloatArray = NDArray[np.float64]
+
+__all__ = ["FootModel"]
+
+_HEEL_BEHIND_PELVIS = 0.08  # heel settles this far behind the pelvis at mid-stance, m
+
+
+def _rigid(
+    r: FloatArray, omega: FloatArray, alpha: FloatArray, vec: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """World offset of a body-fixed vector and its first two time derivatives."""
+    v = np.broadcast_to(vec, omega.shape)
+    wv = np.cross(omega, v)
+    rel = np.cross(alpha, v) + np.cross(omega, wv)
+    return rotate(r, v), rotate(r, wv), rotate(r, rel)
+
+
+class FootModel:
+    """Evaluates one foot's trajectory (orientation, rates, sensor acceleration) at any time."""
+
+    def __init__(self, sc: Scenario, plan: GaitPlan, path: Path, foot: int) -> None:
+        self.sc = sc
+        self.lever = np.asarray(sc.shoe_lever, dtype=float)
+        self.toe = np.array([sc.foot_length, 0.0, 0.0])
+        c = plan.feet[foot]
+        side = 1.0 if foot == LEFT else -1.0
+        n = c.start.size
+        ff_t = c.start + sc.foot_flat_frac * c.tc
+        ho_t = c.end - (1 - sc.heel_off_frac) * c.tc
+        ic_like = np.where(c.landed, c.start, c.start)
+        psi_h = path.heading(ic_like)[0]
+        yaw_c = psi_h + side * np.deg2rad(sc.toe_out_deg)
+        mid = np.where(c.landed, c.start + 0.5 * c.tc, c.start)
+        pos = path.position(mid)
+        off = np.where(c.landed, -_HEEL_BEHIND_PELVIS, 0.0)
+        heel = np.stack(
+            [
+                pos[:, 0] + off * np.cos(psi_h) - side * sc.step_width / 2 * np.sin(psi_h),
+                pos[:, 1] + off * np.sin(psi_h) + side * sc.step_width / 2 * np.cos(psi_h),
+                np.zeros(n),
+            ],
+            axis=-1,
+        )
+        st = np.where(c.step >= 0, c.step, 0)
+        shape = np.where((c.step >= 0)[:, None], plan.shape[st], 1.0)
+        strike = np.deg2rad(sc.strike_angle_deg) * shape[:, 0]
+        toe_off = np.deg2rad(sc.toe_off_angle_deg) * shape[:, 1]
+        swing_max = np.deg2rad(sc.swing_max_deg) * shape[:, 2]
+        vf, vd = sc.land_velocity
+        v_land = np.stack([vf * np.cos(psi_h), vf * np.sin(psi_h), np.full(n, vd)], axis=-1)
+        t_imp = sc.impact_duration
+        land = heel - v_land * t_imp / 3
+
+        # --- angle knots: (t, yaw, dyaw, pitch, dpitch)
+        knots: list[tuple[float, float, float, float, float]] = []
+        for j in range(n):
+            if c.landed[j]:
+                knots.append((c.start[j], yaw_c[j], 0.0, strike[j], 0.0))
+                knots.append((ff_t[j], yaw_c[j], 0.0, 0.0, 0.0))
+            else:
+                knots.append((c.start[j], yaw_c[j], 0.0, 0.0, 0.0))
+            if c.lifts[j]:
+                push = (1 - sc.heel_off_frac) * c.tc[j]
+                knots.append((ho_t[j], yaw_c[j], 0.0, 0.0, 0.0))
+                knots.append((c.end[j], yaw_c[j], 0.0, toe_off[j], 1.5 * toe_off[j] / push))
+                swing = c.start[j + 1] - c.end[j]
+                t_sw = c.end[j] + sc.swing_peak_frac * swing
+                dyaw = yaw_c[j + 1] - yaw_c[j]
+                knots.append((t_sw, yaw_c[j] + 0.5 * dyaw, dyaw / swing, swing_max[j], 0.0))
+            else:
+                knots.append((c.end[j], yaw_c[j], 0.0, 0.0, 0.0))
+        k = np.array(knots)
+        y = k[:, [1, 3]]
+        v = k[:, [2, 4]]
+        self.angles = PiecewiseQuintic.through_knots(k[:, 0], y, v, np.zeros_like(y))
+
+        # --- heel pieces: polynomial in local time, or "toe pivot" (toe fixed, heel = toe + R d)
+        lifts = np.flatnonzero(c.lifts)
+        r_to, w_to, a_to = self._rotation(c.end[lifts])
+        h_to, dh_to, ddh_to = _rigid(r_to, w_to, a_to, -self.toe)
+        breaks: list[float] = []
+        coeffs: list[FloatArray] = []
+        pivot: list[bool] = []
+        li = {int(j): i for i, j in enumerate(lifts)}
+        zero = np.zeros(3)
+
+        def const(t0: float, p: FloatArray, is_pivot: bool = False) -> None:
+            breaks.append(t0)
+            coeffs.append(np.vstack([p, np.zeros((5, 3))]))
+            pivot.append(is_pivot)
+
+        for j in range(n):
+            if c.landed[j]:
+                vt = v_land[j] * t_imp
+                breaks.append(c.start[j])
+                coeffs.append(np.vstack([land[j], vt, -vt, vt / 3, zero, zero]))
+                pivot.append(False)
+                const(c.start[j] + t_imp, heel[j])
+            else:
+                const(c.start[j], heel[j])
+            if c.lifts[j]:
+                toe_w = heel[j] + euler_matrix(yaw_c[j], 0.0, 0.0) @ self.toe
+                const(ho_t[j], toe_w, True)
+                i = li[j]
+                p0, v0, a0 = toe_w + h_to[i], dh_to[i], ddh_to[i]
+                p2, v2 = land[j + 1], v_land[j + 1]
+                swing = c.start[j + 1] - c.end[j]
+                t_sw = c.end[j] + sc.swing_peak_frac * swing
+                vel = (p2 - p0) / swing
+                p1 = p0 + sc.swing_peak_frac * (p2 - p0)
+                p1[2] = sc.clearance
+                vel[2] = 0.0
+                for (ta, pa, va, aa), (tb, pb, vb, ab) in (
+                    ((c.end[j], p0, v0, a0), (t_sw, p1, vel, zero)),
+                    ((t_sw, p1, vel, zero), (c.start[j + 1], p2, v2, zero)),
+                ):
+                    h = np.array([tb - ta])
+                    cf = quintic_coeffs(
+                        h, pa[None], va[None], aa[None], pb[None], vb[None], ab[None]
+                    )
+                    breaks.append(ta)
+                    coeffs.append(cf[0])
+                    pivot.append(False)
+        breaks.append(plan.t_end + 1.0)
+        self.heel = PiecewiseQuintic(np.array(breaks), np.array(coeffs))
+        self.pivot = np.array(pivot)
+
+    def _rotation(self, t: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        (yaw, pitch), (dyaw, dpitch), (ddyaw, ddpitch) = (x.T for x in self.angles(t))
+        zero = np.zeros_like(yaw)
+        r = euler_matrix(yaw, pitch, zero)
+        omega, alpha = body_rates((yaw, pitch, zero), (dyaw, dpitch, zero), (ddyaw, ddpitch, zero))
+        return r, omega, alpha
+
+    def orientation(self, t: FloatArray) -> FloatArray:
+        """Foot body->world rotation matrices, shape (n, 3, 3)."""
+        return self._rotation(t)[0]
+
+    def kinematics(self, t: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Orientation (n, 3, 3), body angular velocity (n, 3) and world acceleration of the
+        sensor point (n, 3, m/s^2, gravity not included) at times ``t``."""
+        r, omega, alpha = self._rotation(t)
+        _, _, acc = self.heel(t)
+        piv = self.pivot[self.heel.piece(t)]
+        if piv.any():
+            _, _, a_toe = _rigid(r[piv], omega[piv], alpha[piv], -self.toe)
+            acc[piv] += a_toe
+        acc = acc + _rigid(r, omega, alpha, self.lever)[2]
+        return r, omega, acc
+
+    def sensor_position(self, t: FloatArray) -> FloatArray:
+        """World position of the sensor point (for plots and sanity checks), shape (n, 3)."""
+        r, omega, alpha = self._rotation(t)
+        pos, _, _ = self.heel(t)
+        piv = self.pivot[self.heel.piece(t)]
+        if piv.any():
+            pos[piv] += _rigid(r[piv], omega[piv], alpha[piv], -self.toe)[0]
+        return pos + _rigid(r, omega, alpha, self.lever)[0]
