@@ -44,25 +44,71 @@ def h5_path_for(log_path: str | os.PathLike) -> Path:
     return p.with_name(p.name.removesuffix(LOG_SUFFIX) + H5_SUFFIX)
 
 
-def _resolve_decoder(info: dict) -> tuple[Decoder | None, dict, str]:
-    """Decoder from the sensor's firmware profile: (decode, profile facts, problem)."""
+def _resolve_profile(info: dict) -> tuple[object | None, str]:
+    """The sensor's firmware profile configured as recorded, or (None, why not)."""
     name = info.get("profile")
     if not name:
-        return None, {}, "no firmware profile recorded"
+        return None, "no firmware profile recorded"
     try:
         from .. import profiles
 
         prof = profiles.get(name)
         opts = {k: info[k] for k in ("rate", "acc_range", "gyr_range") if info.get(k) is not None}
-        if opts and hasattr(prof, "with_options"):
+        if opts:
             prof = prof.with_options(**opts)
-        facts = {
-            "seq_bits": getattr(prof, "seq_bits", None),
-            "time_wrap_s": getattr(prof, "timestamp_wrap_s", None),
-        }
-        return prof.decode, facts, ""
-    except (ImustreamError, AttributeError, ImportError) as exc:
-        return None, {}, f"firmware profile {name!r} unavailable: {exc}"
+        return prof, ""
+    except (ImustreamError, AttributeError, ImportError, TypeError) as exc:
+        return None, f"firmware profile {name!r} unavailable: {exc}"
+
+
+def _decode_all(
+    contents: LogContents, decoders: Mapping[str, Decoder] | None, t0_ns: int
+) -> tuple[dict[str, DecodedSensor], dict[str, str], dict[str, dict], list[str]]:
+    """Decode every sensor: through stream.Acquisition when its firmware profile is known
+    (the live path), with an explicit decoder otherwise. Returns decoded sensors, problems,
+    acquisition stats and warnings."""
+    infos = contents.header.get("sensor_info", {})
+    decoded: dict[str, DecodedSensor] = {}
+    problems: dict[str, str] = {}
+    warnings: list[str] = []
+    profs: dict[str, object] = {}
+    for sensor, raw in contents.streams.items():
+        info = infos.get(sensor, {})
+        if decoders and sensor in decoders:
+            facts = dict(info.get("decode_facts", {}))
+            decoded[sensor] = decode_stream(
+                sensor,
+                raw,
+                decoders[sensor],
+                t0_ns=t0_ns,
+                rate=info.get("rate"),
+                seq_bits=facts.get("seq_bits"),
+                time_wrap_s=facts.get("time_wrap_s"),
+            )
+            continue
+        prof, problem = _resolve_profile(info)
+        if prof is None:
+            problems[sensor] = problem
+            if raw.n:
+                warnings.append(f"{sensor}: raw notifications kept but not decoded ({problem})")
+        else:
+            profs[sensor] = prof
+    stats: dict[str, dict] = {}
+    if profs:
+        from .acquire import decode_with_acquisition
+
+        rates = {s: float(infos.get(s, {}).get("rate") or p.rate) for s, p in profs.items()}
+        dec, stats = decode_with_acquisition(contents, profs, rates, t0_ns)
+        decoded.update(dec)
+    for sensor, d in decoded.items():
+        raw = contents.streams[sensor]
+        bad = raw.n - int(d.decode_ok.sum())
+        if bad:
+            warnings.append(
+                f"{sensor}: {bad} notifications not decoded or dropped as duplicates "
+                f"(raw bytes kept)"
+            )
+    return decoded, problems, stats, warnings
 
 
 def _column(kind: str, values: list) -> np.ndarray:
@@ -174,32 +220,7 @@ def write_session(
     header = contents.header
     t0_ns = int(header.get("t0_ns", 0))
     infos = header.get("sensor_info", {})
-    decoded: dict[str, DecodedSensor] = {}
-    warnings: list[str] = []
-    problems: dict[str, str] = {}
-    for sensor, raw in contents.streams.items():
-        info = infos.get(sensor, {})
-        if decoders and sensor in decoders:
-            decode, facts, problem = decoders[sensor], dict(info.get("decode_facts", {})), ""
-        else:
-            decode, facts, problem = _resolve_decoder(info)
-        if decode is None:
-            problems[sensor] = problem
-            if raw.n:
-                warnings.append(f"{sensor}: raw notifications kept but not decoded ({problem})")
-            continue
-        decoded[sensor] = decode_stream(
-            sensor,
-            raw,
-            decode,
-            t0_ns=t0_ns,
-            rate=info.get("rate"),
-            seq_bits=facts.get("seq_bits"),
-            time_wrap_s=facts.get("time_wrap_s"),
-        )
-        if decoded[sensor].decode_errors:
-            bad = int((~decoded[sensor].decode_ok).sum())
-            warnings.append(f"{sensor}: {bad} notifications failed to decode (raw bytes kept)")
+    decoded, problems, acq_stats, warnings = _decode_all(contents, decoders, t0_ns)
 
     sums: dict[str, int] = {}
     with h5py.File(h5_path, "w", libver=LIBVER) as f:
@@ -235,6 +256,7 @@ def write_session(
             g.attrs["decoded"] = dec is not None
             g.attrs["decode_problem"] = problems.get(sensor, "")
             g.attrs["decode_errors"] = json.dumps(dec.decode_errors if dec else [])
+            g.attrs["acquisition_stats_json"] = json.dumps(acq_stats.get(sensor, {}))
             r = g.create_group("raw")
             _dataset(r, "payload", raw.data)
             _dataset(r, "offsets", raw.offsets)
