@@ -67,13 +67,13 @@ def make_devices(
     faults: dict[str, LinkFaults] | None = None,
     clocks: dict[str, Clock] | None = None,
     profile_names: dict[str, str] | None = None,
-    **device_kw,
+    device_kw: dict[str, dict] | None = None,
 ) -> dict[str, SimulatedDevice]:
     names = profile_names or PROFILES
     devices = {}
     for i, (sensor, name) in enumerate(names.items()):
         clock = (clocks or {}).get(sensor, Clock(10.0 * (i + 1), 0.0))
-        kw = dict(device_kw.get(sensor, {}))
+        kw = dict((device_kw or {}).get(sensor, {}))
         devices[sensor] = SimulatedDevice(
             kw.pop("profile", profiles.get(name)),
             signals_for(clock, duration, seed=i),

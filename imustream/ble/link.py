@@ -109,6 +109,7 @@ class SensorLink:
         self._stopping = asyncio.Event()
         self._lost: asyncio.Event | None = None
         self._last_rx = 0.0
+        self._rx_count = 0
         self._client: BleakClient | None = None
 
     # ------------------------------------------------------------------ reporting
@@ -133,7 +134,9 @@ class SensorLink:
                     if self._stopping.is_set():
                         break
                     self._set(LinkState.LOST, str(exc))
-                    continue  # reconnect at once; backoff applies to failed attempts
+                    if self._rx_count:
+                        continue  # it streamed: reconnect at once
+                    # connected but silent: retry with backoff
                 except (BleakError, TimeoutError, OSError, ValueError) as exc:
                     await self._close()
                     if self._stopping.is_set():
@@ -183,6 +186,7 @@ class SensorLink:
         self._set(LinkState.CONNECTING, address=device.address, name=device.name, rssi=rssi)
         loop = asyncio.get_running_loop()
         self._lost = lost = asyncio.Event()
+        self._rx_count = 0
 
         def on_disconnect(_client: BleakClient) -> None:
             lost.set()
@@ -201,6 +205,7 @@ class SensorLink:
         def on_notify(_char, data: bytearray) -> None:
             now = loop.time()
             self._last_rx = now
+            self._rx_count += 1
             put((int(now * 1e9), sensor, bytes(data)))
 
         async with asyncio.timeout(self.connect_timeout):
@@ -217,7 +222,6 @@ class SensorLink:
             for w in writes:
                 await client.write_gatt_char(w.char_uuid, w.data, response=w.response)
         self.connections += 1
-        self.backoff.reset()
         self._set(
             LinkState.STREAMING,
             f"connection {self.connections}",
@@ -230,6 +234,8 @@ class SensorLink:
         )
         self._last_rx = loop.time()
         while not lost.is_set():
+            if self._rx_count:
+                self.backoff.reset()
             try:
                 await asyncio.wait_for(lost.wait(), self.stall_timeout / 4)
             except TimeoutError:

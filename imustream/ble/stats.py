@@ -33,6 +33,7 @@ class SensorStats:
     nominal_rate: float = float("nan")
     first_time: float | None = None
     last_time: float | None = None
+    problem: str | None = None  # the current diagnosis shown to the user, if any
     messages: list[str] = field(default_factory=list)
 
     @property

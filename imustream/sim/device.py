@@ -389,7 +389,8 @@ class SimulatedDevice:
             seq = self._seq
             self._seq += 1
             if self.garbage:
-                payloads = [self._rng.integers(0, 256, int(self._rng.integers(1, 40))).tobytes()]
+                size = int(self._rng.integers(1, 40))
+                payloads = [self._rng.integers(0, 256, size, dtype=np.uint8).tobytes()]
             else:
                 payloads = enc.encode_all(
                     sig.acc[i : i + k], sig.gyr[i : i + k], float(sig.t_device[i]), seq

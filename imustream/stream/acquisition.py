@@ -82,6 +82,7 @@ class _Track:
     pending_segment: bool = False
     segment: int = 0
     bad_streak: int = 0
+    dup_streak: int = 0
 
 
 class Acquisition:
@@ -188,11 +189,12 @@ class Acquisition:
         except DecodeError as exc:
             st.decode_errors += 1
             tr.bad_streak += 1
-            st.note(f"decode error: {exc}")
+            if st.decode_errors <= 3:
+                st.note(f"decode error: {exc}")
             if tr.bad_streak == WRONG_PROFILE_AFTER:
-                st.note(
-                    f"{WRONG_PROFILE_AFTER} packets in a row do not decode as "
-                    f"{tr.profile.name!r}: wrong device or profile for {sensor}?"
+                self._diagnose(
+                    tr,
+                    f"{WRONG_PROFILE_AFTER} packets in a row do not decode as {tr.profile.name!r}",
                 )
             return []
         tr.bad_streak = 0
@@ -210,6 +212,11 @@ class Acquisition:
             out += self._release(tr, flush=True)
         return out
 
+    def _diagnose(self, tr: _Track, what: str) -> None:
+        message = f"{what}: wrong device or profile for {tr.sensor}?"
+        tr.stats.problem = message
+        tr.stats.note(message)
+
     # ------------------------------------------------------------------ ordering
     def _stamp(self, tr: _Track, host_ns: int, block: SampleBlock) -> _Held | None:
         """Unwrap counters and device time; None for an exact duplicate."""
@@ -222,7 +229,13 @@ class Acquisition:
                 useq = int(unwrap_near(block.seq, tr.ref_useq, tr.seq_mod))
             if any(h.useq == useq for h in tr.held) or useq in tr.released:
                 tr.stats.duplicates += 1
+                tr.dup_streak += 1
+                if tr.dup_streak == WRONG_PROFILE_AFTER:
+                    self._diagnose(
+                        tr, f"{WRONG_PROFILE_AFTER} packets in a row repeat a sequence number"
+                    )
                 return None
+            tr.dup_streak = 0
             if tr.last_useq is not None and useq <= tr.last_useq and not tr.pending_segment:
                 tr.stats.late += 1  # its gap was already reported; the raw log keeps it
                 tr.stats.note(f"late packet seq {block.seq} dropped (gap already reported)")
