@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..errors import RecordingError
+from ..types import LinkState, StateChange
 from .session import open_session
 
 
@@ -48,9 +49,20 @@ class ReplaySource:
             self.n_notifications = sum(d.n_notifications for d in s.sensors.values())
 
     def __iter__(self) -> Iterator[tuple[int, str, bytes]]:
+        """The notifications ``(host_ns, sensor, bytes)``, paced if ``speed`` is set."""
+        yield from self.items(states=False)
+
+    def items(self, states: bool = True) -> Iterator[tuple[int, str, bytes] | StateChange]:
+        """Notifications and (with ``states``) link StateChanges, in arrival order: exactly
+        what the BLE thread put in its queue during the session."""
         with open_session(self.path) as s:
+            changes = _state_changes(s) if states else []
+            k = 0
             start = None
             for host_ns, sensor, payload in s.notifications():
+                while k < len(changes) and changes[k].host_ns <= host_ns:
+                    yield changes[k]
+                    k += 1
                 if self.speed:
                     if start is None:
                         start = (time.monotonic(), host_ns)
@@ -59,3 +71,18 @@ class ReplaySource:
                     if wait > 0.001:
                         self._sleep(wait)
                 yield host_ns, sensor, payload
+            yield from changes[k:]
+
+
+def _state_changes(s) -> list[StateChange]:
+    st = s.states
+    out = []
+    for sensor, state, host_ns, msg in zip(
+        st["sensor"], st["state"], st["host_ns"], st["message"], strict=True
+    ):
+        try:
+            out.append(StateChange(str(sensor), LinkState(state), int(host_ns), str(msg)))
+        except ValueError:
+            continue
+    out.sort(key=lambda c: c.host_ns)
+    return out
