@@ -37,7 +37,7 @@ def _reference(acc, gyr, k_p, k_i, k_p_init=None, n_init=0):
 def test_matches_ahrs_package(k_p, k_i):
     acc, gyr = _random_motion(1500, seed=1)
     expected, bias = _reference(acc, gyr, k_p, k_i)
-    f = OrientationFilter(FS, k_p=k_p, k_i=k_i, init_s=0.0)
+    f = OrientationFilter(FS, k_p=k_p, k_i=k_i, init_s=0.0, still_s=0.0)
     q, up = f.process(acc, gyr)
     np.testing.assert_allclose(q, expected, atol=1e-12)
     np.testing.assert_allclose(f.bias, bias, atol=1e-12)
@@ -49,7 +49,7 @@ def test_matches_ahrs_package(k_p, k_i):
 def test_start_up_gain_schedule_matches_reference():
     acc, gyr = _random_motion(800, seed=2)
     expected, _ = _reference(acc, gyr, 0.1, 0.002, k_p_init=2.0, n_init=400)
-    f = OrientationFilter(FS, k_p=0.1, k_i=0.002, k_p_init=2.0, init_s=2.0)
+    f = OrientationFilter(FS, k_p=0.1, k_i=0.002, k_p_init=2.0, init_s=2.0, still_s=0.0)
     q, _ = f.process(acc, gyr)
     np.testing.assert_allclose(q, expected, atol=1e-12)
 

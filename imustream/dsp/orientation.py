@@ -25,6 +25,13 @@ class OrientationFilter:
         Proportional gain at the very first sample; decays linearly to ``k_p``.
     init_s : float
         Duration of the start-up phase in s (0 = plain Mahony filter).
+    still_s : float
+        Quiet time (s) after which the sensor counts as at rest and the gyro bias is
+        re-estimated directly from the rate readings (0 = never).
+    still_gyr, still_acc : float
+        Quiet sample: ``|gyr| < still_gyr`` rad/s and ``| |acc| - g | < still_acc`` m/s^2.
+    still_gain : float
+        Rate (1/s) at which the bias follows the readings while at rest.
     """
 
     def __init__(
@@ -34,6 +41,10 @@ class OrientationFilter:
         k_i: float = 0.002,
         k_p_init: float = 2.0,
         init_s: float = 3.0,
+        still_s: float = 0.5,
+        still_gyr: float = 0.1,
+        still_acc: float = 0.5,
+        still_gain: float = 2.0,
     ) -> None:
         if not np.isfinite(fs) or fs <= 0:
             raise ValueError(f"fs must be a positive number of Hz, got {fs!r}")
@@ -44,6 +55,10 @@ class OrientationFilter:
             k_i=float(k_i),
             k_p_init=float(k_p_init),
             n_init=round(init_s * self.fs),
+            still_n=round(still_s * self.fs),
+            still_gyr=float(still_gyr),
+            still_acc=float(still_acc),
+            still_gain=float(still_gain),
         )
         self.state = new_state()
 

@@ -4,8 +4,12 @@ The filter is the explicit complementary filter on SO(3) of Mahony et al. (2008)
 exactly as the ``ahrs`` package's ``Mahony.updateIMU`` (proportional gain ``k_p``, integral
 gain ``k_i`` whose integral is the gyro-bias estimate), plus an optional start-up phase in
 which the proportional gain decays linearly from ``k_p_init`` to ``k_p`` over ``n_init``
-samples so the attitude converges quickly from any mounting. With ``n_init = 0`` the update
-is sample-for-sample the ``ahrs`` package's.
+samples so the attitude converges quickly from any mounting, and an optional stillness
+detector: after ``still_n`` consecutive samples with ``|gyr| < still_gyr`` and
+``| |acc| - gravity | < still_acc`` the sensor is taken to be at rest, the gyro bias is pulled
+towards the measured rate with gain ``still_gain`` (1/s) and the proportional gain is
+``k_p_init``. With ``n_init = 0`` and ``still_n = 0`` the update is sample-for-sample the
+``ahrs`` package's.
 
 Quaternions are ``[w, x, y, z]`` and rotate sensor-frame vectors into the earth frame
 (z up). The state is carried in arrays so that any chunking of the stream gives results
@@ -35,6 +39,16 @@ class MahonyParams(NamedTuple):
         Proportional gain at the first sample of the start-up phase.
     n_init : int
         Length of the start-up phase in samples (0 = none).
+    still_n : int
+        Consecutive quiet samples before the sensor counts as still (0 = never).
+    still_gyr : float
+        Largest angular rate magnitude (rad/s) of a quiet sample.
+    still_acc : float
+        Largest deviation of the specific-force magnitude from ``gravity`` of a quiet sample.
+    still_gain : float
+        Rate (1/s) at which the bias follows the measured rate while still.
+    gravity : float
+        Gravity in the unit of ``acc``.
     """
 
     dt: float
@@ -42,13 +56,19 @@ class MahonyParams(NamedTuple):
     k_i: float
     k_p_init: float
     n_init: int
+    still_n: int = 0
+    still_gyr: float = 0.0
+    still_acc: float = 0.0
+    still_gain: float = 0.0
+    gravity: float = 9.80665
 
 
 class MahonyState(NamedTuple):
     """Filter state, mutated in place by :func:`mahony_update`.
 
     ``q`` (4,) attitude quaternion, ``bias`` (3,) gyro bias estimate in rad/s,
-    ``count`` (1,) int64 number of samples processed (0 = attitude not initialised yet).
+    ``count`` (2,) int64: samples processed (0 = attitude not initialised yet) and the
+    current run of quiet samples.
     """
 
     q: np.ndarray
@@ -61,7 +81,7 @@ def new_state() -> MahonyState:
     return MahonyState(
         q=np.array([1.0, 0.0, 0.0, 0.0]),
         bias=np.zeros(3),
-        count=np.zeros(1, dtype=np.int64),
+        count=np.zeros(2, dtype=np.int64),
     )
 
 
@@ -130,6 +150,20 @@ def mahony_update(
             ox, oy, oz = gyr[i, 0], gyr[i, 1], gyr[i, 2]
             ax, ay, az = acc[i, 0], acc[i, 1], acc[i, 2]
             a_norm = np.sqrt(ax * ax + ay * ay + az * az)
+            still = False
+            if params.still_n > 0:
+                quiet = (
+                    np.sqrt(ox * ox + oy * oy + oz * oz) < params.still_gyr
+                    and abs(a_norm - params.gravity) < params.still_acc
+                )
+                count[1] = count[1] + 1 if quiet else 0
+                still = count[1] >= params.still_n
+            if still:
+                g = params.still_gain * dt
+                bias[0] += g * (ox - bias[0])
+                bias[1] += g * (oy - bias[1])
+                bias[2] += g * (oz - bias[2])
+                k_p = params.k_p_init
             if a_norm > 0.0:
                 ax, ay, az = ax / a_norm, ay / a_norm, az / a_norm
                 # estimated gravity direction in the sensor frame: R^T @ [0, 0, 1]
@@ -139,9 +173,10 @@ def mahony_update(
                 ex = ay * vz - az * vy
                 ey = az * vx - ax * vz
                 ez = ax * vy - ay * vx
-                bias[0] -= params.k_i * ex * dt
-                bias[1] -= params.k_i * ey * dt
-                bias[2] -= params.k_i * ez * dt
+                if not still:
+                    bias[0] -= params.k_i * ex * dt
+                    bias[1] -= params.k_i * ey * dt
+                    bias[2] -= params.k_i * ez * dt
                 ox = ox - bias[0] + k_p * ex
                 oy = oy - bias[1] + k_p * ey
                 oz = oz - bias[2] + k_p * ez
