@@ -61,9 +61,64 @@ def test_first_sample_aligns_up_with_gravity():
         np.testing.assert_allclose(up[0], acc[0] / np.linalg.norm(acc[0]), atol=1e-12)
 
 
+def _plain_reference(acc, gyr, p):
+    """Plain numpy version of the full kernel: start-up gain, stillness bias, Mahony."""
+    q = np.empty(4)
+    quaternion_from_gravity(acc[0], q)
+    bias = np.zeros(3)
+    quiet_run = 0
+    out = [q.copy()]
+    for i in range(1, len(acc)):
+        k_p = p.k_p if i >= p.n_init else p.k_p_init + (p.k_p - p.k_p_init) * i / p.n_init
+        a_norm = np.linalg.norm(acc[i])
+        quiet = np.linalg.norm(gyr[i]) < p.still_gyr and abs(a_norm - p.gravity) < p.still_acc
+        quiet_run = quiet_run + 1 if quiet else 0
+        still = quiet_run >= p.still_n
+        if still:
+            bias += p.still_gain * p.dt * (gyr[i] - bias)
+            k_p = p.k_p_init
+        w, x, y, z = q
+        v = np.array([2 * (x * z - w * y), 2 * (w * x + y * z), w * w - x * x - y * y + z * z])
+        e = np.cross(acc[i] / a_norm, v)
+        if not still:
+            bias -= p.k_i * e * p.dt
+        om = gyr[i] - bias + k_p * e
+        dq = 0.5 * np.array(
+            [
+                -x * om[0] - y * om[1] - z * om[2],
+                w * om[0] + y * om[2] - z * om[1],
+                w * om[1] - x * om[2] + z * om[0],
+                w * om[2] + x * om[1] - y * om[0],
+            ]
+        )
+        q = q + dq * p.dt
+        q /= np.linalg.norm(q)
+        out.append(q.copy())
+    return np.array(out), bias
+
+
+def test_stillness_and_start_up_match_plain_reference():
+    rng = np.random.default_rng(6)
+    n = 1200
+    # still for 2 s, then moving, then still again
+    acc = np.tile([0.5, -1.0, 9.74], (n, 1)) + rng.normal(0, 0.05, (n, 3))
+    gyr = np.array([0.01, -0.02, 0.015]) + rng.normal(0, 0.005, (n, 3))
+    acc[400:800] += rng.normal(0, 4.0, (400, 3))
+    gyr[400:800] += rng.normal(0, 1.0, (400, 3))
+    f = OrientationFilter(FS, k_p=0.1, k_i=0.01, k_p_init=2.0, init_s=1.0, still_s=0.25)
+    q, _ = f.process(acc, gyr)
+    expected, bias = _plain_reference(acc, gyr, f.params)
+    np.testing.assert_allclose(q, expected, atol=1e-12)
+    np.testing.assert_allclose(f.bias, bias, atol=1e-12)
+    # at rest the bias converges to the true rate offset (all three axes)
+    np.testing.assert_allclose(f.bias, [0.01, -0.02, 0.015], atol=2e-3)
+
+
 @pytest.mark.parametrize("chunk", [1, 7, 64, None])
 def test_random_chunking_identical(chunk):
     acc, gyr = _random_motion(1000, seed=3)
+    acc[:300] = [0.0, 0.3, 9.8]  # a still start exercises the bias re-estimation
+    gyr[:300] = 0.01
     whole_q, whole_up = OrientationFilter(FS).process(acc, gyr)
     f = OrientationFilter(FS)
     rng = np.random.default_rng(chunk or 0)
