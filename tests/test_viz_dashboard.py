@@ -10,7 +10,9 @@ import pytest
 from pyqtgraph.Qt import QtCore, QtGui
 
 from imustream.dsp.asymmetry import AsymmetryMonitor
-from imustream.types import LinkState, Marker, StateChange
+from imustream.dsp.pipeline import Pipeline
+from imustream.sim import simulate
+from imustream.types import LinkState, Marker, SampleBlock, StateChange
 from imustream.viz.dashboard import Dashboard
 from imustream.viz.feed import LiveFeed
 from imustream.viz.synthetic import SyntheticGait, synthetic_stream
@@ -28,6 +30,32 @@ def _play(win: Dashboard, feed: LiveFeed, gait: SyntheticGait, duration: float, 
         else:
             feed.push_block(item)
     win.tick()
+
+
+def _play_pipeline(win: Dashboard, feed: LiveFeed, scenario: str, duration: float = 30.0):
+    """The virtual runner's signals through the real dsp.Pipeline into the feed, 8-sample
+    blocks in time order, a frame every 0.1 s of session time."""
+    fs = 208.0
+    run = simulate(scenario, duration=duration, fs=fs, seed=0)
+    pipe = Pipeline({s: fs for s in run.sensors})
+    n = min(v.n for v in run.sensors.values())
+    next_frame = 0.1
+    for i in range(0, n, 8):
+        for sensor, sig in run.sensors.items():
+            block = SampleBlock(
+                acc=sig.acc[i : i + 8],
+                gyr=sig.gyr[i : i + 8],
+                sensor=sensor,
+                t_session=sig.t[i : i + 8],
+            )
+            feed.push_block(block)
+            feed.push_output(pipe.process(block))
+        if sig.t[min(i + 7, n - 1)] >= next_frame:
+            win.tick()
+            next_frame += 0.1
+    feed.push_output(pipe.finish())
+    win.tick()
+    return run
 
 
 @pytest.fixture
@@ -49,6 +77,31 @@ def test_window_builds_and_waits_for_data(make_window):
     assert "Waiting" in win.banner.text() and not win.banner.is_warning
     assert win.status.text("pelvis", "Link") == "no data"
     assert win.numbers.cadence.value.text() == "–"
+
+
+def test_pipeline_right_hip_drop_run_warns_and_names_the_side(make_window):
+    win, feed = make_window()
+    run = _play_pipeline(win, feed, "right-hip-drop")
+    assert win.banner.is_warning
+    text = win.banner.text()
+    assert "Right hip drops" in text and "left stance" in text and "Left hip" not in text
+    # the drop numbers on screen are those of the pipeline's steps, close to the truth
+    truth = run.truth
+    for side in ("left", "right"):
+        shown = win.model.mean_drop(side)
+        d = truth["pelvic_drop_deg"][truth["side"] == side]
+        true = d[np.isfinite(d)][-20:].mean()
+        assert abs(shown - true) < 1.0, (side, shown, true)
+    step_time = truth["step_time"][np.isfinite(truth["step_time"])]
+    assert win.model.cadence == pytest.approx(np.median(60 / step_time), rel=0.03)
+
+
+def test_pipeline_symmetric_run_shows_no_warning(make_window):
+    win, feed = make_window()
+    _play_pipeline(win, feed, "symmetric-runner")
+    assert len(win.model.steps) > 60
+    assert not win.banner.is_warning and "No asymmetry alert" in win.banner.text()
+    assert not win.model.alerts
 
 
 def test_right_hip_drop_run_shows_warning_naming_side_and_metric(make_window):
