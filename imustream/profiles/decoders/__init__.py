@@ -7,6 +7,8 @@ import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ...errors import ProfileError
+
 if TYPE_CHECKING:
     from ...types import SampleBlock
     from ..model import FirmwareProfile
@@ -24,5 +26,9 @@ DECODERS: dict[str, str] = {
 def make_decoder(p: FirmwareProfile) -> Callable[[bytes], SampleBlock]:
     """Build the decoder named by ``p.decoder_name`` for profile ``p``."""
     mod_name, cls_name = DECODERS[p.decoder_name].split(":")
-    mod = importlib.import_module(f"{__name__}.{mod_name}")
-    return getattr(mod, cls_name)(p)
+    cls = getattr(importlib.import_module(f"{__name__}.{mod_name}"), cls_name)
+    unknown = sorted(set(p.decoder_params) - set(cls.PARAMS))
+    if unknown:
+        allowed = ", ".join(cls.PARAMS) or "none"
+        raise ProfileError(f"key 'decoder_params.{unknown[0]}': unknown (allowed: {allowed})")
+    return cls(p)

@@ -93,6 +93,8 @@ class _Quantity:
 class FieldsDecoder:
     """Decoder compiled from a profile's :class:`~imustream.profiles.model.Layout`."""
 
+    PARAMS: tuple[str, ...] = ()
+
     def __init__(self, p: FirmwareProfile) -> None:
         lay = p.layout
         assert lay is not None

@@ -1,0 +1,153 @@
+"""Polar Measurement Data (PMD) frames: raw and delta-compressed accelerometer / gyroscope.
+
+Frame: ``[measurement type u8, u64 ns timestamp of the LAST sample (epoch 2000-01-01),
+frame type u8, data]`` (polar-ble-sdk ``PmdDataFrame``). Bit 0x80 of the frame type marks a
+delta-compressed frame: a reference sample (``channels x ceil(resolution/8)`` bytes, signed,
+little-endian) followed by blocks ``[delta bit width u8, sample count u8, packed deltas]``,
+each delta a two's-complement number of ``width`` bits, bits packed LSB first; every sample is
+the previous one plus its delta (polar-ble-sdk ``BlePMDClient.parseDeltaFramesAll``).
+
+Supported (as in the SDK's ``AccData`` / ``GyrData`` parsers):
+
+- ACC (type 2): raw frame types 0/1/2 = int8/int16/int24 in mG; compressed type 0 =
+  16-bit x ``acc_factor`` in g; compressed type 1 = 16-bit x ``acc_factor`` in mG.
+- GYRO (type 5): compressed type 0 = 16-bit x ``gyr_factor`` in deg/s; compressed type 1 =
+  IEEE-754 f32 bit patterns x ``gyr_factor`` in deg/s.
+
+Acc and gyro arrive in separate notifications: a decoded block carries one of them and the
+other is all NaN. Sample times: the timestamp is that of the last sample, earlier samples
+are spaced by the nominal rate.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ...errors import DecodeError
+from ...types import SampleBlock
+from ..model import UNIT_TO_SI
+from .fields import as_bytes
+
+if TYPE_CHECKING:
+    from ..model import FirmwareProfile
+
+__all__ = ["PolarPmdDecoder", "parse_delta_frames"]
+
+ACC, GYRO = 2, 5
+HEADER = 10
+MG = UNIT_TO_SI["mg"]
+DEG = UNIT_TO_SI["deg/s"]
+
+
+def _signed(raw: np.ndarray, bits: int) -> np.ndarray:
+    """Two's-complement interpretation of unsigned ``raw`` values ``bits`` wide."""
+    raw = raw.astype(np.int64)
+    return np.where(raw >= (1 << (bits - 1)), raw - (1 << bits), raw)
+
+
+def _le_ints(data: np.ndarray, nbytes: int) -> np.ndarray:
+    """Little-endian signed integers of ``nbytes`` bytes from a uint8 array (vectorised)."""
+    b = data.reshape(-1, nbytes).astype(np.int64)
+    weights = np.left_shift(np.int64(1), 8 * np.arange(nbytes, dtype=np.int64))
+    return _signed(b @ weights, 8 * nbytes)
+
+
+def parse_delta_frames(data: bytes, channels: int, resolution: int) -> np.ndarray:
+    """Decode a delta-compressed PMD payload into an (n, channels) int64 array.
+
+    Raises
+    ------
+    DecodeError
+        If the reference sample or a block is truncated, or a delta width is 0 or > 32.
+    """
+    ref_bytes = (resolution + 7) // 8
+    buf = np.frombuffer(data, np.uint8)
+    off = channels * ref_bytes
+    if buf.size < off:
+        raise DecodeError(f"delta frame of {buf.size} bytes has no complete reference sample")
+    ref = _le_ints(buf[:off], ref_bytes)
+    parts = [ref[None, :]]
+    while off < buf.size:
+        if off + 2 > buf.size:
+            raise DecodeError("delta frame ends inside a block header")
+        width, count = int(buf[off]), int(buf[off + 1])
+        off += 2
+        if not 1 <= width <= 32:
+            raise DecodeError(f"delta frame block with bit width {width} (expected 1..32)")
+        nbits = width * count * channels
+        nbytes = (nbits + 7) // 8
+        if off + nbytes > buf.size:
+            raise DecodeError(f"delta frame block needs {nbytes} bytes, {buf.size - off} left")
+        bits = np.unpackbits(buf[off : off + nbytes], bitorder="little")[:nbits]
+        weights = np.left_shift(np.int64(1), np.arange(width, dtype=np.int64))
+        deltas = _signed(bits.reshape(count * channels, width) @ weights, width)
+        parts.append(deltas.reshape(count, channels))
+        off += nbytes
+    both = np.concatenate(parts)
+    return np.cumsum(both, axis=0)
+
+
+class PolarPmdDecoder:
+    """Decoder for ``layout.decoder = "polar_pmd"``.
+
+    Decoder parameters (``[decoder_params]`` or ``with_options``): ``acc_factor`` and
+    ``gyr_factor`` (the FACTOR the device reports when a measurement starts; default:
+    range / 32768, i.e. full scale over 16 bits), ``acc_frame`` / ``gyr_frame`` (the frame
+    type the device sends; used by the simulator's encoder).
+    """
+
+    PARAMS = ("acc_factor", "gyr_factor", "acc_frame", "gyr_frame")
+
+    def __init__(self, p: FirmwareProfile) -> None:
+        self.name = p.name
+        self.period = 1.0 / p.rate
+        self.acc_factor = float(
+            p.decoder_params.get("acc_factor", (p.acc_range or 8.0) * 1000.0 / 32768.0)
+        )
+        self.gyr_factor = float(
+            p.decoder_params.get("gyr_factor", (p.gyr_range or 2000.0) / 32768.0)
+        )
+
+    def _times(self, ts_ns: int, n: int) -> np.ndarray:
+        return ts_ns * 1e-9 - np.arange(n - 1, -1, -1, dtype=np.float64) * self.period
+
+    def __call__(self, payload: bytes | bytearray | memoryview) -> SampleBlock:
+        buf = as_bytes(payload)
+        if len(buf) <= HEADER:
+            what = "empty payload" if not buf else f"{len(buf)}-byte payload has no samples"
+            raise DecodeError(f"{self.name}: {what}")
+        mtype, ftype = buf[0], buf[9]
+        ts = int.from_bytes(buf[1:9], "little")
+        data = bytes(buf[HEADER:])
+        compressed, kind = bool(ftype & 0x80), ftype & 0x7F
+        if mtype == ACC:
+            if not compressed and kind in (0, 1, 2):
+                nbytes = kind + 1
+                if len(data) % (3 * nbytes):
+                    raise DecodeError(
+                        f"{self.name}: ACC frame type {kind}: {len(data)} data bytes is not a "
+                        f"multiple of {3 * nbytes}"
+                    )
+                vals = _le_ints(np.frombuffer(data, np.uint8), nbytes).reshape(-1, 3) * MG
+            elif compressed and kind in (0, 1):
+                raw = parse_delta_frames(data, 3, 16)
+                unit = 1000.0 if kind == 0 else 1.0  # type 0 is in g, type 1 in mG
+                vals = raw * (self.acc_factor * unit * MG)
+            else:
+                raise DecodeError(f"{self.name}: unsupported ACC frame type {ftype:#04x}")
+            nan = np.full_like(vals, np.nan)
+            return SampleBlock(acc=vals, gyr=nan, t_device=self._times(ts, vals.shape[0]))
+        if mtype == GYRO:
+            if compressed and kind == 0:
+                vals = parse_delta_frames(data, 3, 16) * (self.gyr_factor * DEG)
+            elif compressed and kind == 1:
+                raw = parse_delta_frames(data, 3, 32) & 0xFFFFFFFF
+                vals = raw.astype(np.uint32).view(np.float32) * (self.gyr_factor * DEG)
+            else:
+                raise DecodeError(f"{self.name}: unsupported GYRO frame type {ftype:#04x}")
+            vals = vals.astype(np.float64)
+            nan = np.full_like(vals, np.nan)
+            return SampleBlock(acc=nan, gyr=vals, t_device=self._times(ts, vals.shape[0]))
+        raise DecodeError(f"{self.name}: measurement type {mtype} is not ACC (2) or GYRO (5)")
