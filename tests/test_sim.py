@@ -125,7 +125,7 @@ def test_integrating_gyro_gives_back_orientation(name, sensor):
     _, omega = vr.body_signals(sensor, t)
     qs = _integrate_gyro(_quat_of(r[0]), omega, 1 / fs)
     err = [_angle_between(qs[k], _quat_of(r[k])) for k in range(0, t.size, 97)]
-    assert max(err) < 0.01  # degrees after 30 s of running, turning, stopping
+    assert max(err) < 0.05  # degrees after 30 s of running, turning, stopping (1 kHz midpoint)
     # and the gyro is not trivially zero: feet swing at several rad/s
     peak = np.abs(omega).max()
     assert peak > (5.0 if sensor != "pelvis" else 0.3)
@@ -157,8 +157,10 @@ def test_mounting_none_and_explicit_matrix():
         assert np.array_equal(a.sensors[s].mounting, np.eye(3))
         assert np.allclose(b.sensors[s].acc, a.sensors[s].acc @ rot.T, atol=1e-12)
         assert np.allclose(b.sensors[s].gyr, a.sensors[s].gyr @ rot.T, atol=1e-12)
-    # a foot flat on the ground, sensor unrotated, reads +9.81 on z
-    assert np.allclose(a.sensors["shoe_left"].acc[:100], [0, 0, 9.81], atol=1e-9)
+    # a foot standing on the ground, sensor unrotated, reads ~+9.81 on z (slight eversion)
+    acc = a.sensors["shoe_left"].acc[:100]
+    assert np.allclose(np.linalg.norm(acc, axis=1), 9.81, atol=1e-9)
+    assert np.all(acc[:, 2] > 9.7)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -302,6 +304,7 @@ def test_foot_is_quiet_in_mid_stance():
         w = (sig.t > ic + sc.foot_flat_frac * tc + 1e-3) & (sig.t < ic + sc.heel_off_frac * tc)
         assert w.sum() > 50
         assert np.abs(sig.gyr[w]).max() < 1e-9
-        assert np.allclose(sig.acc[w], [0, 0, 9.81], atol=1e-9)
+        assert np.allclose(sig.acc[w], sig.acc[w][0], atol=1e-9)
+        assert np.allclose(np.linalg.norm(sig.acc[w], axis=1), 9.81, atol=1e-9)
         checked += 1
     assert checked > 20

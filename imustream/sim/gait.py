@@ -101,7 +101,8 @@ def plan_gait(sc: Scenario, duration: float, rng: np.random.Generator) -> GaitPl
     settled = t_start  # time both feet stand again after the previous bout
     # per-bout random numbers come from one stream in a fixed order: deterministic
     for t_go, t_stop in run_spans:
-        t_go = max(t_go, settled + 0.5)
+        # t_go = first lift-off; the heel rises (1 - heel_off_frac) of a stance before it
+        t_go = max(t_go, settled + 0.5) + (1 - sc.heel_off_frac) * sc.contact_time
         if t_go >= t_stop:
             continue
         first = LEFT

@@ -64,6 +64,11 @@ class Scenario:
     foot_flat_frac: float = 0.15  #: foot flat reached at this fraction of stance
     heel_off_frac: float = 0.55  #: heel leaves the ground at this fraction of stance
     swing_peak_frac: float = 0.3  #: time of swing_max as a fraction of swing
+    strike_inversion_deg: float = 5.0  #: foot inverted (lateral edge down) at IC
+    stance_eversion_deg: float = 2.0  #: foot slightly everted in quiet stance
+    toe_off_inversion_deg: float = 3.0  #: foot inverted at TO
+    swing_roll_deg: float = 8.0  #: inversion in mid-swing
+    swing_yaw_deg: float = 6.0  #: toes turned in (medially) in mid-swing
     land_velocity: tuple[float, float] = (0.4, -0.9)  #: heel (forward, down) m/s at IC
     impact_duration: float = 0.015  #: s heel deceleration after IC (shoe impact transient)
     clearance: float = 0.25  #: heel height at mid-swing, m

@@ -1,7 +1,8 @@
 """Foot (shoe) kinematics: foot pitch/yaw and heel trajectory, rigid-body consistent.
 
 Foot frame: x heel -> toes, y left, z up when the foot is flat; orientation
-``R = Rz(yaw) Ry(pitch)`` with pitch > 0 = toes down (plantarflexion). Per contact:
+``R = Rz(yaw) Ry(pitch) Rx(roll)`` with pitch > 0 = toes down (plantarflexion), roll > 0 = left
+edge up (inversion of the left foot is roll < 0, of the right foot roll > 0). Per contact:
 
 * IC: the heel lands (dorsiflexed, ``strike_angle_deg``) and decelerates over
   ``impact_duration`` (the impact transient of several g), then the foot rotates about the heel
@@ -55,8 +56,7 @@ class FootModel:
         n = c.start.size
         ff_t = c.start + sc.foot_flat_frac * c.tc
         ho_t = c.end - (1 - sc.heel_off_frac) * c.tc
-        ic_like = np.where(c.landed, c.start, c.start)
-        psi_h = path.heading(ic_like)[0]
+        psi_h = path.heading(c.start)[0]
         yaw_c = psi_h + side * np.deg2rad(sc.toe_out_deg)
         mid = np.where(c.landed, c.start + 0.5 * c.tc, c.start)
         pos = path.position(mid)
@@ -79,27 +79,38 @@ class FootModel:
         t_imp = sc.impact_duration
         land = heel - v_land * t_imp / 3
 
-        # --- angle knots: (t, yaw, dyaw, pitch, dpitch)
-        knots: list[tuple[float, float, float, float, float]] = []
+        # --- angle knots: (t, yaw, dyaw, pitch, dpitch, roll, droll); roll > 0 = left edge up,
+        # so inversion (lateral edge down) is -side * angle
+        inv = -side * np.deg2rad(
+            [sc.strike_inversion_deg, -sc.stance_eversion_deg, sc.toe_off_inversion_deg]
+        )
+        knots: list[tuple[float, ...]] = []
         for j in range(n):
+            y = yaw_c[j]
             if c.landed[j]:
-                knots.append((c.start[j], yaw_c[j], 0.0, strike[j], 0.0))
-                knots.append((ff_t[j], yaw_c[j], 0.0, 0.0, 0.0))
+                knots.append((c.start[j], y, 0.0, strike[j], 0.0, inv[0], 0.0))
+                knots.append((ff_t[j], y, 0.0, 0.0, 0.0, inv[1], 0.0))
             else:
-                knots.append((c.start[j], yaw_c[j], 0.0, 0.0, 0.0))
+                knots.append((c.start[j], y, 0.0, 0.0, 0.0, inv[1], 0.0))
             if c.lifts[j]:
-                push = (1 - sc.heel_off_frac) * c.tc[j]
-                knots.append((ho_t[j], yaw_c[j], 0.0, 0.0, 0.0))
-                knots.append((c.end[j], yaw_c[j], 0.0, toe_off[j], 1.5 * toe_off[j] / push))
                 swing = c.start[j + 1] - c.end[j]
                 t_sw = c.end[j] + sc.swing_peak_frac * swing
-                dyaw = yaw_c[j + 1] - yaw_c[j]
-                knots.append((t_sw, yaw_c[j] + 0.5 * dyaw, dyaw / swing, swing_max[j], 0.0))
+                # push-off rate: steep, but not so steep that the foot overshoots swing_max
+                rate = 1.5 * min(
+                    toe_off[j] / ((1 - sc.heel_off_frac) * c.tc[j]),
+                    max(swing_max[j] - toe_off[j], 0.0) / (t_sw - c.end[j]),
+                )
+                dyaw = yaw_c[j + 1] - y
+                y_sw = y + 0.5 * dyaw - side * np.deg2rad(sc.swing_yaw_deg)
+                r_sw = -side * np.deg2rad(sc.swing_roll_deg)
+                knots.append((ho_t[j], y, 0.0, 0.0, 0.0, inv[1], 0.0))
+                knots.append((c.end[j], y, 0.0, toe_off[j], rate, inv[2], 0.0))
+                knots.append((t_sw, y_sw, dyaw / swing, swing_max[j], 0.0, r_sw, 0.0))
             else:
-                knots.append((c.end[j], yaw_c[j], 0.0, 0.0, 0.0))
+                knots.append((c.end[j], y, 0.0, 0.0, 0.0, inv[1], 0.0))
         k = np.array(knots)
-        y = k[:, [1, 3]]
-        v = k[:, [2, 4]]
+        y = k[:, [1, 3, 5]]
+        v = k[:, [2, 4, 6]]
         self.angles = PiecewiseQuintic.through_knots(k[:, 0], y, v, np.zeros_like(y))
 
         # --- heel pieces: polynomial in local time, or "toe pivot" (toe fixed, heel = toe + R d)
@@ -127,7 +138,8 @@ class FootModel:
             else:
                 const(c.start[j], heel[j])
             if c.lifts[j]:
-                toe_w = heel[j] + euler_matrix(yaw_c[j], 0.0, 0.0) @ self.toe
+                flat = euler_matrix(yaw_c[j], 0.0, inv[1])
+                toe_w = heel[j] + flat @ self.toe
                 const(ho_t[j], toe_w, True)
                 i = li[j]
                 p0, v0, a0 = toe_w + h_to[i], dh_to[i], ddh_to[i]
@@ -154,10 +166,9 @@ class FootModel:
         self.pivot = np.array(pivot)
 
     def _rotation(self, t: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-        (yaw, pitch), (dyaw, dpitch), (ddyaw, ddpitch) = (x.T for x in self.angles(t))
-        zero = np.zeros_like(yaw)
-        r = euler_matrix(yaw, pitch, zero)
-        omega, alpha = body_rates((yaw, pitch, zero), (dyaw, dpitch, zero), (ddyaw, ddpitch, zero))
+        ang, rate, acc = (tuple(x.T) for x in self.angles(t))
+        r = euler_matrix(*ang)
+        omega, alpha = body_rates(ang, rate, acc)
         return r, omega, alpha
 
     def orientation(self, t: FloatArray) -> FloatArray:
