@@ -84,7 +84,7 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
 
 
 class ScaledTimeEventLoop(asyncio.SelectorEventLoop):
-    """An asyncio loop whose clock runs ``speed`` times faster than the monotonic clock."""
+    """An asyncio loop whose clock starts at 0 and runs ``speed`` times faster than real time."""
 
     def __init__(self, speed: float) -> None:
         if not (speed > 0 and math.isfinite(speed)):
@@ -94,7 +94,7 @@ class ScaledTimeEventLoop(asyncio.SelectorEventLoop):
         super().__init__(selector=_ScaledSelector(self.speed))
 
     def time(self) -> float:
-        return self._t0 + (time.monotonic() - self._t0) * self.speed
+        return (time.monotonic() - self._t0) * self.speed
 
 
 def new_event_loop(speed: float | None) -> asyncio.AbstractEventLoop:

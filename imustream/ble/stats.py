@@ -26,6 +26,7 @@ class SensorStats:
     reordered: int = 0
     late: int = 0  # arrived after their gap had been reported (kept in the raw log only)
     decode_errors: int = 0
+    clock_slews: int = 0  # blocks slewed so that session time never runs backwards
     reconnects: int = 0
     rssi: int | None = None
     battery: int | None = None

@@ -381,9 +381,8 @@ class SimulatedDevice:
             if self.stop_at is not None and t_last >= self.stop_at:
                 return
             t_send = math.ceil(t_last / ci) * ci if ci > 0 else t_last
-            delay = self._power_on + t_send - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
+            # always yield, so a device that fell behind cannot starve the loop
+            await asyncio.sleep(max(0.0, self._power_on + t_send - loop.time()))
             if self._transport is None or self._stream is not stream:
                 return
             seq = self._seq

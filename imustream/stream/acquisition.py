@@ -35,6 +35,9 @@ from ..ble.stats import SensorStats
 from ..errors import DecodeError
 from ..types import BlockFlags, Gap, LinkState, SampleBlock, StateChange
 
+#: While the clock mapping moves earlier, session time advances at least this fraction of
+#: device time (so it never runs backwards and converges quickly).
+SLEW_MIN_ADVANCE = 0.5
 #: Consecutive undecodable packets after which a sensor is reported as sending the wrong data.
 WRONG_PROFILE_AFTER = 10
 
@@ -78,6 +81,7 @@ class _Track:
     ref_useq: int | None = None
     ref_tdev: float | None = None
     count_clock: int = 0  # samples (delivered + missing) for profiles without device time
+    last_count_time: float = 0.0
     released: deque = field(default_factory=lambda: deque(maxlen=256))  # recent useqs
     pending_segment: bool = False
     segment: int = 0
@@ -352,6 +356,14 @@ class Acquisition:
         tr.mapper.observe(float(t_dev[-1]), host_s)
         origin = self.origin_ns * 1e-9
         t_session = np.asarray(tr.mapper.to_host(t_dev), dtype=np.float64) - origin
+        if not new_segment and tr.last_session is not None:
+            # the clock fit may move earlier (a lower arrival delay was seen): slew towards it,
+            # never letting session time run backwards or advance less than half a sample
+            prev_dev = tr.last_tdev if tr.has_time else tr.last_count_time
+            floor = tr.last_session + SLEW_MIN_ADVANCE * (np.asarray(t_dev) - prev_dev)
+            if t_session[0] < floor[0]:
+                t_session = np.maximum(t_session, floor)
+                st.clock_slews += 1
         if gap_reason is not None:
             flags |= BlockFlags.AFTER_GAP
             start = tr.last_session if tr.last_session is not None else t_session[0] - 1.0 / fs
@@ -391,6 +403,7 @@ class Acquisition:
             last = float(t_dev[-1])
             tr.last_tdev = last if tr.last_tdev is None or new_segment else max(tr.last_tdev, last)
         tr.last_session = float(t_session[-1])
+        tr.last_count_time = float(t_dev[-1])
         tr.last_host_s = host_s
         return out
 

@@ -1,0 +1,126 @@
+"""The virtual runner as three simulated BLE sensors, ready for a :class:`BleThread`.
+
+Used by ``imustream demo`` and ``imustream scan --simulated``; the devices are reached through
+bleak's front end with the in-process backend or bumble's virtual radio.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ConfigError
+from .link import Backend, LinkTarget
+
+#: Default firmware profile and rate per sensor role in the demo.
+DEFAULT_SETUP: dict[str, tuple[str, float]] = {
+    "pelvis": ("movesense-imu6", 208.0),
+    "shoe_left": ("imustream-open", 200.0),
+    "shoe_right": ("imustream-open", 200.0),
+}
+#: Samples per notification for profiles with variable-size packets (20 ms at 200 Hz).
+SAMPLES_PER_PACKET = 4
+
+
+@dataclass
+class SimulatedSetup:
+    """Simulated devices, the backend that reaches them and the link targets."""
+
+    devices: list[Any]
+    backend: Backend
+    targets: list[LinkTarget]
+    setup: Any  # async callable: power on inside the BLE loop
+    teardown: Any
+    rates: dict[str, float]
+    profiles: dict[str, Any]
+    run: Any = None  # the SimRun at the first rate (truth for reports)
+
+
+def _parse_assignment(spec: dict[str, str] | None) -> dict[str, tuple[str, float | None]]:
+    setup = {k: (p, r) for k, (p, r) in DEFAULT_SETUP.items()}
+    for sensor, value in (spec or {}).items():
+        if sensor not in setup:
+            raise ConfigError(f"unknown sensor role {sensor!r} (use {', '.join(setup)})")
+        name, _, rate = value.partition("@")
+        setup[sensor] = (name, float(rate) if rate else None)
+    return setup
+
+
+def simulated_setup(
+    scenario: str = "symmetric-runner",
+    duration: float = 30.0,
+    seed: int = 0,
+    assignment: dict[str, str] | None = None,
+    backend: str = "inprocess",
+) -> SimulatedSetup:
+    """Build the three simulated sensors of a virtual-runner scenario.
+
+    Parameters
+    ----------
+    scenario : str
+        Virtual-runner scenario name (``imustream.sim.scenario_names()``); its link faults
+        (loss, bursts, reordering, disconnects) are applied by the devices.
+    duration : float
+        Seconds of signal each device can send.
+    seed : int
+        Seeds the runner and the link faults.
+    assignment : dict, optional
+        ``{sensor: "profile"}`` or ``{sensor: "profile@rate"}`` overriding :data:`DEFAULT_SETUP`.
+    backend : {"inprocess", "bumble"}
+    """
+    from .. import profiles
+    from ..sim import get_scenario, simulate
+    from ..sim.device import LinkFaults, SimulatedDevice
+
+    sc = get_scenario(scenario)
+    setup = _parse_assignment(assignment)
+    runs: dict[float, Any] = {}
+
+    def run_at(rate: float):
+        if rate not in runs:
+            runs[rate] = simulate(sc, duration=duration, fs=rate, seed=seed)
+        return runs[rate]
+
+    devices, targets, rates, profs = [], [], {}, {}
+    for i, (sensor, (name, rate)) in enumerate(setup.items()):
+        profile = profiles.get(name)
+        rate = float(rate or profile.default_rate)
+        if not any(abs(rate - r) < 1e-9 for r in profile.rates):
+            raise ConfigError(f"{sensor}: profile {name!r} does not support {rate:g} Hz")
+        dev = SimulatedDevice(
+            profile,
+            lambda r, s=sensor: run_at(r).sensors[s],
+            address=f"C0:FF:EE:00:00:{i + 1:02X}",
+            faults=LinkFaults.from_scenario(sc, sensor),
+            seed=seed * 7919 + i,
+            samples_per_packet=SAMPLES_PER_PACKET if profile.samples_per_packet is None else None,
+        )
+        dev.signals(rate)  # simulate now, not inside the BLE loop
+        devices.append(dev)
+        targets.append(LinkTarget(sensor, profile, address=dev.address, rate=rate))
+        rates[sensor] = rate
+        profs[sensor] = profile.with_options(rate=rate)
+    if backend == "bumble":
+        from .backends.bumble_radio import BumbleClient, BumbleRadio, BumbleScanner
+
+        radio = BumbleRadio(devices)
+        be = Backend(BumbleScanner, BumbleClient, {"radio": radio}, "bumble virtual radio")
+        start, stop = radio.start, radio.stop
+    elif backend == "inprocess":
+        from .backends.inprocess import InProcessClient, InProcessScanner, SimulatedRadio
+
+        radio = SimulatedRadio(devices)
+        be = Backend(InProcessScanner, InProcessClient, {"radio": radio}, "in-process simulation")
+
+        async def start() -> None:
+            radio.power_on()
+
+        async def stop() -> None:
+            radio.power_off()
+
+    else:
+        raise ConfigError(f"unknown simulated backend {backend!r} (use inprocess or bumble)")
+    first_rate = next(iter(rates.values()))
+    return SimulatedSetup(
+        devices, be, targets, start, stop, rates, profs, run=lambda: run_at(first_rate)
+    )

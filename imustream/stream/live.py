@@ -1,0 +1,155 @@
+"""The consumer side of a live session: queue -> Acquisition -> Pipeline -> state for display.
+
+One object owns everything downstream of the BLE queue on one thread: it decodes and
+time-maps notifications, feeds blocks and gaps to the DSP pipeline (when given), keeps recent
+samples in ring buffers (for plots) and the steps and alerts (for summaries).
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..types import Alert, Gap, SampleBlock, Step
+from .acquisition import Acquisition
+from .ring import RingBuffer
+
+#: Ring buffer columns: session time, acc x/y/z (m/s^2), gyr x/y/z (rad/s).
+RING_COLUMNS = ("t", "ax", "ay", "az", "gx", "gy", "gz")
+
+
+class LiveSession:
+    """Drain a BLE queue into acquisition, analysis and display state.
+
+    Parameters
+    ----------
+    acquisition : Acquisition
+    pipeline : object, optional
+        Anything with ``process(block)``, ``gap(gap)`` and ``finish()`` returning objects with
+        ``events``, ``steps`` and ``alerts`` lists (``imustream.dsp.Pipeline``).
+    ring_seconds : float
+        Seconds of samples kept per sensor in :attr:`rings`.
+    on_output : callable, optional
+        Called with every block, gap, step and alert (e.g. a recorder).
+    """
+
+    def __init__(
+        self,
+        acquisition: Acquisition,
+        pipeline: Any | None = None,
+        ring_seconds: float = 30.0,
+        on_output: Callable[[Any], None] | None = None,
+    ) -> None:
+        self.acquisition = acquisition
+        self.pipeline = pipeline
+        self.on_output = on_output
+        self.rings = {
+            s: RingBuffer(max(16, int(tr.fs * ring_seconds)), len(RING_COLUMNS))
+            for s, tr in acquisition.tracks.items()
+        }
+        self.steps: list[Step] = []
+        self.alerts: list[Alert] = []
+        self.active_alerts: dict[tuple[str, str | None], Alert] = {}
+        self.gaps: list[Gap] = []
+        self.events = 0
+        self.items = 0
+        self.session_time = 0.0
+
+    @property
+    def stats(self):
+        """Per-sensor statistics (``SensorStats``)."""
+        return self.acquisition.stats
+
+    def drain(self, source: queue.SimpleQueue, max_items: int | None = None) -> int:
+        """Handle everything waiting in ``source`` (at most ``max_items``); returns the count."""
+        n = 0
+        while max_items is None or n < max_items:
+            try:
+                item = source.get_nowait()
+            except queue.Empty:
+                break
+            self.handle(item)
+            n += 1
+        return n
+
+    def handle(self, item: Any) -> None:
+        """Handle one queue item."""
+        self.items += 1
+        for out in self.acquisition.handle(item):
+            self._route(out)
+
+    def finish(self) -> None:
+        """End of stream: release held packets and the pipeline's pending steps."""
+        for out in self.acquisition.flush():
+            self._route(out)
+        if self.pipeline is not None:
+            self._take(self.pipeline.finish())
+
+    def _route(self, out: SampleBlock | Gap) -> None:
+        if self.on_output is not None:
+            self.on_output(out)
+        if isinstance(out, Gap):
+            self.gaps.append(out)
+            if self.pipeline is not None:
+                self._guard(out.sensor, self.pipeline.gap, out)
+            return
+        rows = np.column_stack((out.t_session, out.acc, out.gyr))
+        self.rings[out.sensor].push(rows)
+        self.session_time = max(self.session_time, float(out.t_session[-1]))
+        if self.pipeline is not None:
+            self._take(self._guard(out.sensor, self.pipeline.process, out))
+
+    def _guard(self, sensor: str, func: Callable, arg: Any) -> Any:
+        try:
+            return func(arg)
+        except ValueError as exc:  # bad data for analysis: report it, keep streaming
+            st = self.acquisition.stats.get(sensor)
+            if st is not None:
+                st.problem = f"analysis: {exc}"
+                st.note(st.problem)
+            return None
+
+    def _take(self, result: Any) -> None:
+        if result is None:
+            return
+        self.events += len(result.events)
+        for step in result.steps:
+            self.steps.append(step)
+            if self.on_output is not None:
+                self.on_output(step)
+        for alert in result.alerts:
+            self.alerts.append(alert)
+            if self.on_output is not None:
+                self.on_output(alert)
+            key = (alert.metric, alert.side)
+            if alert.active:
+                self.active_alerts[key] = alert
+            else:
+                self.active_alerts.pop(key, None)
+
+    def metrics(self, window_s: float = 15.0) -> dict[str, float]:
+        """Running metrics over the steps of the last ``window_s`` session seconds.
+
+        Keys: ``cadence`` (steps/min), ``contact_left`` / ``contact_right`` (ms),
+        ``drop_left`` / ``drop_right`` (deg), ``steps`` (count in the window); NaN if unknown.
+        """
+        recent = [s for s in self.steps if s.ic_time >= self.session_time - window_s]
+        out = {"steps": float(len(recent))}
+
+        def median(values: list[float]) -> float:
+            vals = [v for v in values if math.isfinite(v)]
+            return float(np.median(vals)) if vals else math.nan
+
+        out["cadence"] = median([s.cadence for s in recent])
+        if math.isnan(out["cadence"]):
+            step_time = median([s.step_time for s in recent])
+            out["cadence"] = 60.0 / step_time if step_time > 0 else math.nan
+        for side in ("left", "right"):
+            mine = [s for s in recent if s.side == side]
+            out[f"contact_{side}"] = 1000.0 * median([s.contact_time for s in mine])
+            out[f"drop_{side}"] = median([s.pelvic_drop_deg for s in mine])
+        return out
