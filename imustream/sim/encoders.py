@@ -101,7 +101,7 @@ def encode_delta_frames(samples: np.ndarray, resolution: int = 16) -> bytes:
     blocks of at most 255 samples: ``[bit width, count, deltas packed LSB first]``.
     """
     samples = np.asarray(samples, dtype=np.int64)
-    n, channels = samples.shape
+    n = samples.shape[0]
     ref_bytes = (resolution + 7) // 8
     out = bytearray()
     for v in samples[0]:
