@@ -180,18 +180,12 @@ class BumbleRadio:
 
     def __init__(self, devices: list[SimulatedDevice]) -> None:
         self.sims = list(devices)
-        self.link = LocalLink()
-        self.central_controller = Controller("host", link=self.link)
-        self.central = Device(
-            name="imustream-host",
-            address=Address(CENTRAL_ADDRESS),
-            host=Host(self.central_controller, AsyncPipeSink(self.central_controller)),
-        )
-        self.peripherals = [_Peripheral(sim, self.link) for sim in self.sims]
+        self.central: Device | None = None
+        self.peripherals: list[_Peripheral] = []
         self._tasks: list[asyncio.Task] = []
         self._listeners: list[Callable] = []
-        self._scan_lock = asyncio.Lock()
-        self.connect_lock = asyncio.Lock()
+        self._scan_lock: asyncio.Lock | None = None
+        self.connect_lock: asyncio.Lock | None = None
 
     @property
     def devices(self) -> list[SimulatedDevice]:
@@ -199,7 +193,17 @@ class BumbleRadio:
         return self.sims
 
     async def start(self) -> None:
-        """Power on the central, the devices and their advertising."""
+        """Create the controllers (needs the running loop), power on, start advertising."""
+        self.link = LocalLink()
+        controller = Controller("host", link=self.link)
+        self.central = Device(
+            name="imustream-host",
+            address=Address(CENTRAL_ADDRESS),
+            host=Host(controller, AsyncPipeSink(controller)),
+        )
+        self.peripherals = [_Peripheral(sim, self.link) for sim in self.sims]
+        self._scan_lock = asyncio.Lock()
+        self.connect_lock = asyncio.Lock()
         await self.central.power_on()
         loop = asyncio.get_running_loop()
         for sim in self.sims:
