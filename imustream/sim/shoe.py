@@ -79,91 +79,80 @@ class FootModel:
         t_imp = sc.impact_duration
         land = heel - v_land * t_imp / 3
 
-        # --- angle knots: (t, yaw, dyaw, pitch, dpitch, roll, droll); roll > 0 = left edge up,
-        # so inversion (lateral edge down) is -side * angle
+        # --- angle knots (yaw, pitch, roll); roll > 0 = left edge up, so inversion (lateral
+        # edge down) is -side * angle. Knot kinds per contact, in time order:
+        # IC (landed) or start, FF (landed), HO + TO + SW (lifts) or end.
         inv = -side * np.deg2rad(
             [sc.strike_inversion_deg, -sc.stance_eversion_deg, sc.toe_off_inversion_deg]
         )
-        knots: list[tuple[float, ...]] = []
-        for j in range(n):
-            y = yaw_c[j]
-            if c.landed[j]:
-                knots.append((c.start[j], y, 0.0, strike[j], 0.0, inv[0], 0.0))
-                knots.append((ff_t[j], y, 0.0, 0.0, 0.0, inv[1], 0.0))
-            else:
-                knots.append((c.start[j], y, 0.0, 0.0, 0.0, inv[1], 0.0))
-            if c.lifts[j]:
-                swing = c.start[j + 1] - c.end[j]
-                t_sw = c.end[j] + sc.swing_peak_frac * swing
-                # push-off rate: steep, but not so steep that the foot overshoots swing_max
-                rate = 1.5 * min(
-                    toe_off[j] / ((1 - sc.heel_off_frac) * c.tc[j]),
-                    max(swing_max[j] - toe_off[j], 0.0) / (t_sw - c.end[j]),
-                )
-                dyaw = yaw_c[j + 1] - y
-                y_sw = y + 0.5 * dyaw - side * np.deg2rad(sc.swing_yaw_deg)
-                r_sw = -side * np.deg2rad(sc.swing_roll_deg)
-                knots.append((ho_t[j], y, 0.0, 0.0, 0.0, inv[1], 0.0))
-                knots.append((c.end[j], y, 0.0, toe_off[j], rate, inv[2], 0.0))
-                knots.append((t_sw, y_sw, dyaw / swing, swing_max[j], 0.0, r_sw, 0.0))
-            else:
-                knots.append((c.end[j], y, 0.0, 0.0, 0.0, inv[1], 0.0))
-        k = np.array(knots)
-        y = k[:, [1, 3, 5]]
-        v = k[:, [2, 4, 6]]
+        lift = np.flatnonzero(c.lifts)
+        nxt = lift + 1
+        swing = c.start[nxt] - c.end[lift]
+        t_sw = c.end[lift] + sc.swing_peak_frac * swing
+        # push-off rate: steep, but not so steep that the foot overshoots swing_max
+        push_rate = 1.5 * np.minimum(
+            toe_off[lift] / ((1 - sc.heel_off_frac) * c.tc[lift]),
+            np.maximum(swing_max[lift] - toe_off[lift], 0.0) / (t_sw - c.end[lift]),
+        )
+        dyaw = yaw_c[nxt] - yaw_c[lift]
+        stay = np.flatnonzero(~c.lifts)
+        lnd = np.flatnonzero(c.landed)
+        z = np.zeros
+
+        def rows(t, yaw, dyaw, pitch, dpitch, roll):  # knots; roll rate is 0 at every knot
+            cols = np.broadcast_arrays(t, yaw, dyaw, pitch, dpitch, roll, 0.0)
+            return np.column_stack(cols)
+
+        sw_yaw = yaw_c[lift] + 0.5 * dyaw - side * np.deg2rad(sc.swing_yaw_deg)
+        sw_roll = -side * np.deg2rad(sc.swing_roll_deg)
+        groups = [
+            rows(c.start, yaw_c, 0.0, np.where(c.landed, strike, 0.0), 0.0,
+                 np.where(c.landed, inv[0], inv[1])),
+            rows(ff_t[lnd], yaw_c[lnd], 0.0, 0.0, 0.0, inv[1]),
+            rows(ho_t[lift], yaw_c[lift], 0.0, 0.0, 0.0, inv[1]),
+            rows(c.end[lift], yaw_c[lift], 0.0, toe_off[lift], push_rate, inv[2]),
+            rows(t_sw, sw_yaw, dyaw / swing, swing_max[lift], 0.0, sw_roll),
+            rows(c.end[stay], yaw_c[stay], 0.0, 0.0, 0.0, inv[1]),
+        ]  # fmt: skip
+        k = np.concatenate(groups)
+        k = k[np.argsort(k[:, 0], kind="stable")]
+        y, v = k[:, [1, 3, 5]], k[:, [2, 4, 6]]
         self.angles = PiecewiseQuintic.through_knots(k[:, 0], y, v, np.zeros_like(y))
 
         # --- heel pieces: polynomial in local time, or "toe pivot" (toe fixed, heel = toe + R d)
-        lifts = np.flatnonzero(c.lifts)
-        r_to, w_to, a_to = self._rotation(c.end[lifts])
+        r_to, w_to, a_to = self._rotation(c.end[lift])
         h_to, dh_to, ddh_to = _rigid(r_to, w_to, a_to, -self.toe)
-        breaks: list[float] = []
-        coeffs: list[FloatArray] = []
-        pivot: list[bool] = []
-        li = {int(j): i for i, j in enumerate(lifts)}
-        zero = np.zeros(3)
+        flat = euler_matrix(yaw_c[lift], z(lift.size), np.full(lift.size, inv[1]))
+        toe_w = heel[lift] + rotate(flat, np.broadcast_to(self.toe, (lift.size, 3)))
+        p0, v0, a0 = toe_w + h_to, dh_to, ddh_to
+        p2, v2 = land[nxt], v_land[nxt]
+        vel = (p2 - p0) / swing[:, None]
+        p1 = p0 + sc.swing_peak_frac * (p2 - p0)
+        p1[:, 2] = sc.clearance
+        vel[:, 2] = 0.0
+        zz = np.zeros_like(p0)
+        vt = v_land[lnd] * t_imp
 
-        def const(t0: float, p: FloatArray, is_pivot: bool = False) -> None:
-            breaks.append(t0)
-            coeffs.append(np.vstack([p, np.zeros((5, 3))]))
-            pivot.append(is_pivot)
+        def poly(c0: FloatArray, *rest: FloatArray) -> FloatArray:
+            out = np.zeros((c0.shape[0], 6, 3))
+            out[:, 0] = c0
+            for i, ci in enumerate(rest, start=1):
+                out[:, i] = ci
+            return out
 
-        for j in range(n):
-            if c.landed[j]:
-                vt = v_land[j] * t_imp
-                breaks.append(c.start[j])
-                coeffs.append(np.vstack([land[j], vt, -vt, vt / 3, zero, zero]))
-                pivot.append(False)
-                const(c.start[j] + t_imp, heel[j])
-            else:
-                const(c.start[j], heel[j])
-            if c.lifts[j]:
-                flat = euler_matrix(yaw_c[j], 0.0, inv[1])
-                toe_w = heel[j] + flat @ self.toe
-                const(ho_t[j], toe_w, True)
-                i = li[j]
-                p0, v0, a0 = toe_w + h_to[i], dh_to[i], ddh_to[i]
-                p2, v2 = land[j + 1], v_land[j + 1]
-                swing = c.start[j + 1] - c.end[j]
-                t_sw = c.end[j] + sc.swing_peak_frac * swing
-                vel = (p2 - p0) / swing
-                p1 = p0 + sc.swing_peak_frac * (p2 - p0)
-                p1[2] = sc.clearance
-                vel[2] = 0.0
-                for (ta, pa, va, aa), (tb, pb, vb, ab) in (
-                    ((c.end[j], p0, v0, a0), (t_sw, p1, vel, zero)),
-                    ((t_sw, p1, vel, zero), (c.start[j + 1], p2, v2, zero)),
-                ):
-                    h = np.array([tb - ta])
-                    cf = quintic_coeffs(
-                        h, pa[None], va[None], aa[None], pb[None], vb[None], ab[None]
-                    )
-                    breaks.append(ta)
-                    coeffs.append(cf[0])
-                    pivot.append(False)
-        breaks.append(plan.t_end + 1.0)
-        self.heel = PiecewiseQuintic(np.array(breaks), np.array(coeffs))
-        self.pivot = np.array(pivot)
+        pieces = [  # (breaks, coeffs, is toe pivot)
+            (c.start[lnd], poly(land[lnd], vt, -vt, vt / 3), False),
+            (c.start + np.where(c.landed, t_imp, 0.0), poly(heel), False),
+            (ho_t[lift], poly(toe_w), True),
+            (c.end[lift], quintic_coeffs(t_sw - c.end[lift], p0, v0, a0, p1, vel, zz), False),
+            (t_sw, quintic_coeffs(c.start[nxt] - t_sw, p1, vel, zz, p2, v2, zz), False),
+        ]
+        brk = np.concatenate([p[0] for p in pieces])
+        order = np.argsort(brk, kind="stable")
+        coeffs = np.concatenate([p[1] for p in pieces])[order]
+        pivot = np.concatenate([np.full(p[0].size, p[2]) for p in pieces])[order]
+        self.heel = PiecewiseQuintic(np.append(brk[order], plan.t_end + 1.0), coeffs)
+        self.pivot = pivot
 
     def _rotation(self, t: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
         ang, rate, acc = (tuple(x.T) for x in self.angles(t))

@@ -30,7 +30,8 @@ TRUTH_FIELDS: tuple[str, ...] = (
     "cadence",
     "pelvic_drop_deg",
 )
-_GRID = 201
+_GRID = 61
+_REFINE = 21
 _BATCH = 500
 
 
@@ -45,21 +46,22 @@ def neutral_obliquity(pelvis: PelvisModel, standing_s: float, duration: float) -
 
 
 def _peak_drop(pelvis: PelvisModel, ic: FloatArray, to: FloatArray, sign: FloatArray, neutral):
-    """Peak of sign * (roll - neutral) over [ic, to] per stance: grid search, then refine."""
+    """Peak of sign * (roll - neutral) over [ic, to] per stance: grid search, then two rounds
+    of refinement around the best point (final spacing ~ stance / 10^4)."""
     out = np.empty(ic.size)
-    u = np.linspace(0.0, 1.0, _GRID)
     for b in range(0, ic.size, _BATCH):
         sl = slice(b, b + _BATCH)
-        a, z, s = ic[sl, None], to[sl, None], sign[sl, None]
-        t = a + (z - a) * u
-        d = s * (_roll(pelvis, t) - neutral)
-        i = np.argmax(d, axis=1)
-        h = (z - a)[:, 0] / (_GRID - 1)
-        lo = np.maximum(t[np.arange(t.shape[0]), i] - h, a[:, 0])
-        hi = np.minimum(t[np.arange(t.shape[0]), i] + h, z[:, 0])
-        t2 = lo[:, None] + (hi - lo)[:, None] * u
-        d2 = s * (_roll(pelvis, t2) - neutral)
-        out[sl] = np.maximum(d2.max(axis=1), d.max(axis=1))
+        lo, hi, s = ic[sl], to[sl], sign[sl, None]
+        best = np.full(lo.size, -np.inf)
+        for grid in (_GRID, _REFINE, _REFINE):
+            t = lo[:, None] + (hi - lo)[:, None] * np.linspace(0.0, 1.0, grid)
+            d = s * (_roll(pelvis, t) - neutral)
+            i = np.argmax(d, axis=1)
+            best = np.maximum(best, d[np.arange(lo.size), i])
+            step = (hi - lo) / (grid - 1)
+            centre = t[np.arange(lo.size), i]
+            lo, hi = np.maximum(centre - step, lo), np.minimum(centre + step, hi)
+        out[sl] = best
     return out
 
 
