@@ -210,6 +210,15 @@ class FirmwareProfile:
             return float(self.acc_range) * G
         return self.acc_full_scale_fixed
 
+    @property
+    def streams(self) -> tuple[str, ...]:
+        """``("imu",)`` for 6-axis packets, else the quantities notified separately."""
+        if self.decoder_name == "metawear_packed":
+            return ("acc", "gyr")
+        if self.decoder_name == "polar_pmd":
+            return ("acc", "gyr") if "gyr_frame" in self.decoder_params else ("acc",)
+        return ("imu",)
+
     # --- behaviour -----------------------------------------------------------------------
     def decode(self, payload: bytes | bytearray | memoryview) -> SampleBlock:
         """Decode one notification payload.

@@ -118,8 +118,6 @@ def encode_delta_frames(samples: np.ndarray, resolution: int = 16) -> bytes:
 
 
 class _PolarPmdEncoder:
-    streams: tuple[str, ...]
-
     def __init__(self, p: FirmwareProfile) -> None:
         from ..profiles.decoders.polar_pmd import MG, PolarPmdDecoder
 
@@ -129,7 +127,6 @@ class _PolarPmdEncoder:
         self.mg = MG
         self.acc_frame = int(p.decoder_params.get("acc_frame", 0x01))
         self.gyr_frame = p.decoder_params.get("gyr_frame")
-        self.streams = ("acc",) if self.gyr_frame is None else ("acc", "gyr")
 
     def max_samples(self) -> int:
         if self.acc_frame == 0x01:
@@ -160,8 +157,6 @@ class _PolarPmdEncoder:
 
 
 class _MetaWearPackedEncoder:
-    streams = ("acc", "gyr")
-
     def __init__(self, p: FirmwareProfile) -> None:
         from ..profiles.decoders.metawear import (
             ACC_MODULE,
@@ -234,7 +229,7 @@ class PacketEncoder:
     @property
     def streams(self) -> tuple[str, ...]:
         """``("imu",)``, or ``("acc", "gyr")`` for devices that notify them separately."""
-        return getattr(self._impl, "streams", ("imu",))
+        return self.profile.streams
 
     def _check(self, acc: np.ndarray, gyr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         acc = np.asarray(acc, dtype=np.float64)
