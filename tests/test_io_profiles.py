@@ -11,7 +11,7 @@ from imustream import open_session
 from imustream.errors import ImustreamError
 from imustream.io.convert import convert
 from imustream.io.recorder import Recorder
-from imustream.types import LinkState, StateChange
+from imustream.types import Gap, LinkState, StateChange
 
 RATE = 100.0
 PER = 5
@@ -60,6 +60,8 @@ def test_real_profile_round_trip_with_loss_and_disconnect(tmp_path):
         if p in lost or p in offline:
             continue
         rec.notify(host, "pelvis", _packet(p, t_dev, counts[p]))
+    # a live gap record: the conversion re-derives the gaps with the same acquisition code
+    rec.record(Gap("pelvis", 1.0, 1.5, 50, "loss"))
     rec.stop()
     res = convert(tmp_path / "p.imulog")
     assert not res.warnings, res.warnings
@@ -70,6 +72,7 @@ def test_real_profile_round_trip_with_loss_and_disconnect(tmp_path):
         np.testing.assert_array_equal(d.acc, expect[np.repeat(kept, PER)])
         assert (d.raw_decode_ok == 1).all()
         g = s.gaps
+        assert set(g["source"]) == {"convert"}
         runs = []  # consecutive lost packets form one gap
         for p in sorted(lost):
             if runs and runs[-1][1] == p - 1:

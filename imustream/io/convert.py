@@ -148,13 +148,21 @@ def _write_table(root: h5py.Group, name: str, rows: list[dict]) -> None:
         _dataset(g, col, _column(kind, [r.get(col) for r in rows]))
 
 
-def _gap_rows(contents: LogContents, decoded: dict[str, DecodedSensor], t0_ns: int) -> list[dict]:
+def _gap_rows(
+    contents: LogContents,
+    decoded: dict[str, DecodedSensor],
+    t0_ns: int,
+    rederived: frozenset[str] = frozenset(),
+) -> list[dict]:
+    """The gaps table. Sensors in ``rederived`` were decoded by the live acquisition code at
+    conversion: their gaps are the ones it found again (complete even after a crash, and equal
+    to the live ones). For the others, gaps recorded live win over those from the counters."""
     live: dict[str, list[dict]] = {}
     for g in contents.records.get("gap", []):
         live.setdefault(str(g.get("sensor")), []).append({**g, "source": "live"})
     rows: list[dict] = []
     for sensor in contents.header["sensors"]:
-        if sensor in live:
+        if sensor in live and sensor not in rederived:
             rows += live.pop(sensor)
         elif sensor in decoded:
             rows += [
@@ -168,8 +176,9 @@ def _gap_rows(contents: LogContents, decoded: dict[str, DecodedSensor], t0_ns: i
                 }
                 for g in decoded[sensor].gaps
             ]
-    for extra in live.values():
-        rows += extra
+    for sensor, extra in live.items():
+        if sensor not in rederived:
+            rows += extra
     for ov in contents.records.get("overflow", []):
         s, a, b = (
             str(ov.get("sensor")),
@@ -283,7 +292,7 @@ def write_session(
             if use.mag is not None:
                 _dataset(g, "mag", use.mag)
             sums[sensor] = _checksum(raw, dec)
-        _write_table(f, "gaps", _gap_rows(contents, decoded, t0_ns))
+        _write_table(f, "gaps", _gap_rows(contents, decoded, t0_ns, frozenset(acq_stats)))
         _write_table(f, "events", contents.records.get("event", []))
         _write_table(f, "steps", contents.records.get("step", []))
         _write_table(f, "alerts", contents.records.get("alert", []))
