@@ -94,6 +94,7 @@ class PelvicDrop:
         self._n_side = {"left": 0, "right": 0}
         self._transitions: deque[np.ndarray] = deque(maxlen=self.n_baseline)
         self._baselines: OrderedDict[float, np.ndarray] = OrderedDict()
+        self._axis: np.ndarray | None = None
 
     # -- input -----------------------------------------------------------------------------
     def process(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> np.ndarray:
@@ -114,21 +115,28 @@ class PelvicDrop:
         return up
 
     def add_stance(self, side: Side, ic_time: float, to_time: float) -> None:
-        """Use a stance to refine the medio-lateral axis (call once per stance, in order)."""
+        """Use a stance to refine the medio-lateral axis and the running neutral.
+
+        Call once per stance, in time order, once the pelvis samples up to ``to_time`` have
+        been processed. Everything here depends only on the samples inside stances, so the
+        result does not depend on how the stream was cut into blocks.
+        """
         if not (math.isfinite(ic_time) and math.isfinite(to_time)) or to_time <= ic_time:
             return
-        t, up = self.timeline.window(ic_time, to_time)
-        if len(up) < 2 or self._up_n == 0:
+        _, up = self.timeline.window(ic_time, to_time)
+        if len(up) < 2:
             return
-        s = 1.0 if side == "left" else -1.0
-        self._v += s * (up.mean(axis=0) - self._up_sum / self._up_n)
-        self._n_side[side] += 1
-        at_ic = [np.interp(ic_time, t, up[:, j]) for j in range(3)]
-        at_to = [np.interp(to_time, t, up[:, j]) for j in range(3)]
-        self._transitions.append(0.5 * (np.array(at_ic) + np.array(at_to)))
-        self._baselines[ic_time] = np.mean(self._transitions, axis=0)
+        # first and last sample of the stance: within a sample of IC and TO, where the
+        # obliquity is flat (a turning point), so no interpolation is needed
+        self._transitions.append(0.5 * (up[0] + up[-1]))
+        baseline = np.mean(self._transitions, axis=0)
+        self._baselines[ic_time] = baseline
         while len(self._baselines) > 4096:
             self._baselines.popitem(last=False)
+        s = 1.0 if side == "left" else -1.0
+        self._v += s * (up.mean(axis=0) - baseline)
+        self._n_side[side] += 1
+        self._axis = None
 
     # -- calibration -------------------------------------------------------------------------
     @property
@@ -147,12 +155,16 @@ class PelvicDrop:
 
     def ml_axis(self) -> np.ndarray | None:
         """Unit medio-lateral axis (pointing to the left hip) in the sensor frame, or None."""
+        if self._axis is not None:
+            return self._axis
         if not self.ready:
             return None
-        u = self._mean_up()
+        u = np.mean(self._transitions, axis=0)
+        u /= np.linalg.norm(u)
         v = self._v - np.dot(self._v, u) * u
         norm = np.linalg.norm(v)
-        return v / norm if norm > 0 else None
+        self._axis = v / norm if norm > 0 else None
+        return self._axis
 
     def neutral_deg(self, ic_time: float | None = None) -> float:
         """Neutral obliquity in degrees (NaN before the axis is known).

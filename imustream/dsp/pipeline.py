@@ -1,10 +1,13 @@
 """The streaming gait pipeline: sample blocks in; events, steps and alerts out.
 
 Live, replayed and offline analysis all run this class (``analyze_run`` feeds arrays through
-it). Per block it runs the sensor's event detector and, for the pelvis, the attitude filter;
-it merges the events of all sensors into steps once no earlier event can still arrive
-(a watermark ``latency_margin`` seconds behind the slowest live sensor), adds impact peak,
-pelvic drop and quality flags to each step, and feeds the steps to the asymmetry monitor.
+it). Small blocks are staged per sensor and analysed ``min_batch`` samples at a time (the
+kernels carry their state, so results do not depend on how the stream was cut; staging only
+bounds the per-call overhead of one-sample BLE packets). Per batch it runs the sensor's
+event detector and, for the pelvis, the attitude filter; it merges the events of all sensors
+into steps once no earlier event can still arrive (a watermark ``latency_margin`` seconds
+behind the slowest live sensor), adds impact peak, pelvic drop and quality flags to each
+step, and feeds the steps to the asymmetry monitor.
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ __all__ = ["Pipeline", "PipelineOutput"]
 
 Event = InitialContact | ToeOff
 _EVENT_CLASS = {"ic": InitialContact, "to": ToeOff}
+_CLIPPED = BlockFlags.ACC_CLIPPED
+#: watermark progress (s) between two step-assembly passes when no new event arrived
+_ADVANCE_EVERY = 0.1
 
 
 @dataclass
@@ -43,16 +49,24 @@ class PipelineOutput:
 
 
 class _SensorState:
-    """Per-sensor detector, history (time, |acc|, clipped) and gap list."""
+    """Per-sensor staging buffer, detector, history (time, |acc|, clipped) and gaps."""
 
-    def __init__(self, sensor: Sensor, fs: float, keep_s: float, has_gyr: bool) -> None:
+    def __init__(self, sensor: Sensor, fs: float, keep_s: float, has_gyr: bool, batch: int):
         self.sensor = sensor
+        self.side = sensor.side
         self.fs = fs
+        self.has_gyr = has_gyr
         self.timeline = Timeline(fs, 2, keep_s)
         self.detector = _make_detector(sensor, fs, has_gyr)
         self.det_base = 0  # timeline index of the detector's sample 0
         self.gaps: list[tuple[float, float]] = []
         self.reset_pending = False
+        self.last_t = -math.inf
+        self.acc = np.empty((batch, 3))
+        self.gyr = np.empty((batch, 3))
+        self.t = np.empty(batch)
+        self.clip = np.zeros(batch, dtype=bool)
+        self.staged = 0
 
 
 def _make_detector(sensor: Sensor, fs: float, has_gyr: bool):
@@ -85,6 +99,9 @@ class Pipeline:
     gyro : mapping of sensor -> bool, optional
         ``False`` for a sensor without a gyroscope (only the pelvis may lack one: its
         events then come from the accelerometer and pelvic drop is NaN). Default: all True.
+    min_batch : int
+        Samples staged per sensor before they are analysed (1 = analyse every block at once).
+        The default, 8, delays analysis by at most 40 ms at 200 Hz.
     """
 
     def __init__(
@@ -95,6 +112,7 @@ class Pipeline:
         latency_margin: float = 0.6,
         keep_s: float = 30.0,
         gyro: Mapping[str, bool] | None = None,
+        min_batch: int = 8,
     ) -> None:
         if not fs:
             raise ValueError("fs must name at least one sensor, e.g. {'pelvis': 200.0}")
@@ -106,7 +124,8 @@ class Pipeline:
                 raise ValueError(
                     f"unknown sensor {name!r} in fs; expected one of {[s.value for s in Sensor]}"
                 ) from None
-            if not (isinstance(rate, int | float) and math.isfinite(rate) and rate > 0):
+            ok = isinstance(rate, int | float) and not isinstance(rate, bool)
+            if not (ok and math.isfinite(rate) and rate > 0):
                 raise ValueError(f"fs[{name!r}] must be a positive number of Hz, got {rate!r}")
             self.fs[sensor] = float(rate)
         if isinstance(thresholds, str):
@@ -115,6 +134,9 @@ class Pipeline:
         self.acc_range = {Sensor(k): float(v) for k, v in (acc_range or {}).items()}
         self.latency_margin = float(latency_margin)
         self.keep_s = float(keep_s)
+        if not (isinstance(min_batch, int) and min_batch >= 1):
+            raise ValueError(f"min_batch must be a positive integer, got {min_batch!r}")
+        self.min_batch = min_batch
         self.gyro = {s: bool((gyro or {}).get(s.value, True)) for s in self.fs}
         for s, has in self.gyro.items():
             if not has and s is not Sensor.PELVIS:
@@ -124,8 +146,10 @@ class Pipeline:
     def reset(self) -> None:
         """Forget everything (detectors, calibration, steps, alerts)."""
         self._sensors = {
-            s: _SensorState(s, f, self.keep_s, self.gyro[s]) for s, f in self.fs.items()
+            s: _SensorState(s, f, self.keep_s, self.gyro[s], self.min_batch)
+            for s, f in self.fs.items()
         }
+        self._by_name: dict[str, _SensorState] = {s.value: st for s, st in self._sensors.items()}
         shoe_sides = [s.side for s in self.fs if s.side is not None]
         self.assembler = StepAssembler(shoe_sides=frozenset(shoe_sides))
         self.pelvic = (
@@ -136,119 +160,156 @@ class Pipeline:
         self.monitor = AsymmetryMonitor(self.thresholds)
         self._held_pelvis: list[tuple[str, float, float, str | None]] = []
         self._pending: list[StepTiming] = []
+        self._advanced_at = -math.inf
 
     # -- input -------------------------------------------------------------------------------
     def process(self, block: SampleBlock) -> PipelineOutput:
         """Analyse one block of one sensor (``block.sensor`` and ``block.t_session`` set)."""
-        st = self._state_for(block.sensor)
-        if block.t_session is None:
+        st = self._by_name.get(block.sensor)
+        if st is None:
+            self._state_for(block.sensor)  # raises with a clear message
+        t = block.t_session
+        if t is None:
             raise ValueError(
                 f"block from {block.sensor!r} has no t_session: map device time to session "
                 "time before the pipeline"
             )
-        n = block.n
+        k = len(t)
         out = PipelineOutput()
-        if n == 0:
+        if k == 0:
             return out
-        acc, gyr, t = block.acc, block.gyr, block.t_session
-        if not (np.isfinite(acc).all() and np.isfinite(gyr).all() and np.isfinite(t).all()):
-            raise ValueError(
-                f"block from {block.sensor!r} contains NaN/inf: report missing samples as a Gap"
-            )
-        if st.timeline.count and t[0] <= st.timeline.last_time:
+        if t[0] <= st.last_t:
             raise ValueError(
                 f"block from {block.sensor!r} starts at t={t[0]:.6f} s, not after the previous "
-                f"sample ({st.timeline.last_time:.6f} s): sample times must increase"
+                f"sample ({st.last_t:.6f} s): sample times must increase"
             )
-        if st.reset_pending:
-            st.detector.reset()
-            st.det_base = st.timeline.count
-            st.reset_pending = False
-        values = np.empty((n, 2))
-        values[:, 0] = np.sqrt(np.einsum("ij,ij->i", acc, acc))
-        values[:, 1] = self._clipped(st.sensor, acc, block.flags)
-        st.timeline.append(t, values)
-        if self.pelvic is not None and st.sensor is Sensor.PELVIS:
-            self.pelvic.process(t, acc, gyr)
-        out.events = self._detect(st, acc, gyr)
-        self._advance(self._watermark(), out)
+        st.last_t = float(t[-1])
+        clipped = bool(block.flags & _CLIPPED)
+        n = st.staged
+        if n + k <= self.min_batch:  # stage small blocks
+            st.acc[n : n + k] = block.acc
+            st.gyr[n : n + k] = block.gyr
+            st.t[n : n + k] = t
+            if clipped:
+                st.clip[n : n + k] = True
+            st.staged = n = n + k
+            if n == self.min_batch:
+                self._flush(st, out)
+            return out
+        self._flush(st, out)
+        self._analyse(st, block.acc, block.gyr, t, clipped, out)
         return out
 
-    def gap(self, g: Gap) -> None:
+    def gap(self, g: Gap) -> PipelineOutput:
         """Samples of ``g.sensor`` between ``g.start`` and ``g.end`` are missing.
 
         Steps overlapping the gap get ``has_gap=True``; after a disconnect, a device reset
-        or a loss longer than 0.5 s the sensor's event detector restarts.
+        or a loss longer than 0.5 s the sensor's event detector restarts. Returns what the
+        staged samples before the gap produced.
         """
         st = self._state_for(g.sensor)
+        out = PipelineOutput()
+        self._flush(st, out)
         st.gaps.append((float(g.start), float(g.end)))
         if g.reason != "loss" or g.end - g.start > 0.5:
             st.reset_pending = True
+        return out
 
     def finish(self) -> PipelineOutput:
         """End of stream: emit every step and event still held back."""
         out = PipelineOutput()
+        for st in self._sensors.values():
+            self._flush(st, out)
+            flush = getattr(st.detector, "flush", None)
+            if flush is not None:
+                self._emit_events(st, flush(), out)
         self._advance(math.inf, out, final=True)
         return out
 
     # -- internals -----------------------------------------------------------------------------
     def _state_for(self, sensor: str | None) -> _SensorState:
-        try:
-            return self._sensors[Sensor(sensor)]
-        except (ValueError, KeyError):
+        st = self._by_name.get(sensor) if sensor is not None else None
+        if st is None:
             raise ValueError(
                 f"block/gap for sensor {sensor!r}, but the pipeline was configured for "
                 f"{[s.value for s in self.fs]}"
-            ) from None
+            )
+        return st
 
-    def _clipped(self, sensor: Sensor, acc: np.ndarray, flags: BlockFlags) -> np.ndarray:
-        full = self.acc_range.get(sensor)
+    def _flush(self, st: _SensorState, out: PipelineOutput) -> None:
+        n = st.staged
+        if n == 0:
+            return
+        st.staged = 0
+        clip = st.clip[:n].any()
+        st.clip[:n] = False
+        self._analyse(st, st.acc[:n], st.gyr[:n], st.t[:n], clip, out)
+
+    def _analyse(self, st: _SensorState, acc, gyr, t, clipped: bool, out: PipelineOutput):
+        if not (np.isfinite(acc).all() and np.isfinite(gyr).all() and np.isfinite(t).all()):
+            raise ValueError(
+                f"block from {st.sensor.value!r} (t={t[0]:.3f}..{t[-1]:.3f} s) contains "
+                "NaN/inf: report missing samples as a Gap"
+            )
+        if st.reset_pending:
+            st.detector.reset()
+            st.det_base = st.timeline.count
+            st.reset_pending = False
+        values = np.empty((len(t), 2))
+        values[:, 0] = np.sqrt(np.einsum("ij,ij->i", acc, acc))
+        full = self.acc_range.get(st.sensor)
         if full is not None:
-            return (np.abs(acc) >= 0.995 * full).any(axis=1)
-        return np.full(len(acc), bool(flags & BlockFlags.ACC_CLIPPED))
-
-    def _detect(self, st: _SensorState, acc, gyr) -> list[Event]:
-        events: list[Event] = []
-        tl = st.timeline
-        if st.sensor is Sensor.PELVIS:
-            found = st.detector.process(acc, gyr if self.gyro[st.sensor] else None)
-            for kind, idx, side, emitted in found:
-                time = tl.time_at(idx + st.det_base)
-                emitted_time = tl.time_at(emitted + st.det_base)
-                if math.isnan(time):
-                    continue
-                self.assembler.add_pelvis_event(kind, side, time)
-                if self.assembler.shoe_sides:  # side comes from the shoes: wait for them
-                    self._held_pelvis.append((kind, time, emitted_time, side))
-                else:
-                    events.append(_EVENT_CLASS[kind](st.sensor.value, side, time, emitted_time))
+            values[:, 1] = (np.abs(acc) >= 0.995 * full).any(axis=1)
         else:
-            side = st.sensor.side
-            for kind, idx, emitted in st.detector.process(acc, gyr):
-                time = tl.time_at(idx + st.det_base)
-                if math.isnan(time):
+            values[:, 1] = clipped
+        st.timeline.append(t, values)
+        if st.sensor is Sensor.PELVIS:
+            if self.pelvic is not None:
+                self.pelvic.process(t, acc, gyr)
+            found = st.detector.process(acc, gyr if st.has_gyr else None)
+        else:
+            found = st.detector.process(acc, gyr)
+        new = self._emit_events(st, found, out)
+        watermark = self._watermark()
+        if new or watermark >= self._advanced_at + _ADVANCE_EVERY:
+            self._advance(watermark, out)
+
+    def _emit_events(self, st: _SensorState, found, out: PipelineOutput) -> int:
+        tl = st.timeline
+        n = 0
+        for ev in found:
+            if st.side is None:
+                kind, idx, side, emitted = ev
+            else:
+                (kind, idx, emitted), side = ev, st.side
+            time = tl.time_at(idx + st.det_base)
+            if math.isnan(time):
+                continue
+            n += 1
+            emitted_time = tl.time_at(min(emitted + st.det_base, tl.count - 1))
+            if st.side is None:
+                self.assembler.add_pelvis_event(kind, side, time)
+                if self.assembler.shoe_sides:  # the side comes from the shoes: wait for them
+                    self._held_pelvis.append((kind, time, emitted_time, side))
                     continue
-                emitted_time = tl.time_at(emitted + st.det_base)
+            else:
                 self.assembler.add_shoe_event(kind, side, time)
-                events.append(_EVENT_CLASS[kind](st.sensor.value, side, time, emitted_time))
-        return events
+            out.events.append(_EVENT_CLASS[kind](st.sensor.value, side, time, emitted_time))
+        return n
 
     def _watermark(self) -> float:
-        lasts = [st.timeline.last_time for st in self._sensors.values()]
+        lasts = [st.last_t for st in self._sensors.values()]
         newest = max(lasts)
         live = [t for t in lasts if t > newest - 2.0]  # a stalled sensor does not hold back
         return min(live) - self.latency_margin
 
     def _advance(self, watermark: float, out: PipelineOutput, final: bool = False) -> None:
+        self._advanced_at = watermark
         timings = self.assembler.finish() if final else self.assembler.advance(watermark)
-        for tm in timings:
-            if self.pelvic is not None:
-                self.pelvic.add_stance(tm.side, tm.ic_time, tm.to_time)
-            self._pending.append(tm)
         if self._held_pelvis:
             keep = []
             for kind, time, emitted_time, side in self._held_pelvis:
-                if time + self.assembler.match_tol < watermark or final:
+                if final or time + self.assembler.match_tol < watermark:
                     side = self.assembler.pelvis_side(time) or side
                     out.events.append(
                         _EVENT_CLASS[kind](Sensor.PELVIS.value, side, time, emitted_time)
@@ -257,13 +318,18 @@ class Pipeline:
                     keep.append((kind, time, emitted_time, side))
             self._held_pelvis = keep
         out.events.sort(key=lambda e: e.time)
-        if not self._pending:
-            return
-        # hold steps until the pelvis calibration can give them a pelvic drop
-        ready = self.pelvic is None or self.pelvic.ready or final
-        too_old = self._pending[0].ic_time < watermark - 0.5 * self.keep_s
-        if not (ready or too_old):
-            return
+        for tm in timings:
+            if self.pelvic is not None:
+                self.pelvic.add_stance(tm.side, tm.ic_time, tm.to_time)
+            self._pending.append(tm)
+            # steps wait for the pelvis calibration so that they can carry a pelvic drop;
+            # each is evaluated right after its own stance was added (chunking-independent)
+            if self.pelvic is None or self.pelvic.ready:
+                self._release(out)
+        if self._pending and (final or self._pending[0].ic_time < watermark - 0.5 * self.keep_s):
+            self._release(out)
+
+    def _release(self, out: PipelineOutput) -> None:
         for tm in self._pending:
             step = self._complete(tm)
             out.steps.append(step)
@@ -277,14 +343,13 @@ class Pipeline:
         impact = math.nan
         clipped = False
         has_gap = False
-        shoe = Sensor.SHOE_LEFT if tm.side == "left" else Sensor.SHOE_RIGHT
-        for sensor, st in self._sensors.items():
-            if sensor.side is not None and sensor is not shoe:
+        for st in self._sensors.values():
+            if st.side is not None and st.side != tm.side:
                 continue
             has_gap |= any(a < end and b > tm.ic_time for a, b in st.gaps)
             _, v = st.timeline.window(tm.ic_time - 0.05, end)
             clipped |= bool(v[:, 1].any())
-            if sensor is shoe:
+            if st.side is not None:
                 _, near = st.timeline.window(tm.ic_time - 0.05, tm.ic_time + 0.05)
                 if len(near):
                     impact = float(near[:, 0].max())
