@@ -87,11 +87,13 @@ class ScaledTimeEventLoop(asyncio.SelectorEventLoop):
     """An asyncio loop whose clock starts at 0 and runs ``speed`` times faster than real time."""
 
     def __init__(self, speed: float) -> None:
-        if not (speed > 0 and math.isfinite(speed)):
-            raise ValueError(f"speed must be a positive finite number, got {speed!r}")
-        self.speed = float(speed)
+        valid = speed > 0 and math.isfinite(speed)
+        self.speed = float(speed) if valid else 1.0
         self._t0 = time.monotonic()
         super().__init__(selector=_ScaledSelector(self.speed))
+        if not valid:  # raise only once fully built, so the loop closes cleanly
+            self.close()
+            raise ValueError(f"speed must be a positive finite number, got {speed!r}")
 
     def time(self) -> float:
         return (time.monotonic() - self._t0) * self.speed

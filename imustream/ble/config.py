@@ -49,7 +49,7 @@ class SensorConfig:
         """True if an advertised device (address, name) is this sensor's device."""
         if self.address is not None:
             return address.upper() == self.address.upper()
-        return name is not None and re.fullmatch(self.name or "", name) is not None
+        return name is not None and re.search(self.name or "", name) is not None
 
 
 @dataclass(frozen=True)

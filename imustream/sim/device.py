@@ -427,9 +427,11 @@ def advertised_name(profile: Any, address: str) -> str:
     pattern = re.compile(profile.scan_name_pattern)
     tail = address.replace(":", "")[-4:]
     candidates = []
-    prefix = re.match(r"\^?([A-Za-z0-9 _\-]+)", profile.scan_name_pattern)
-    if prefix:
-        stem = prefix.group(1)
+    body = profile.scan_name_pattern.lstrip("^")
+    group = re.match(r"\(([^|)]*)[^)]*\)([A-Za-z0-9 _\-]*)", body)  # "(A|B) C" -> "A C"
+    plain = re.match(r"[A-Za-z0-9 _\-]+", body)
+    stem = group.group(1) + group.group(2) if group else (plain.group(0) if plain else None)
+    if stem:
         candidates += [f"{stem}{tail}" if not stem[-1].isalnum() else f"{stem} {tail}", stem]
     candidates += [f"{profile.name} {tail}", profile.name, f"{profile.vendor} {tail}"]
     for name in candidates:
