@@ -89,7 +89,8 @@ def _track_heading(sc: Scenario, plan: GaitPlan) -> PiecewiseQuintic:
     """Counter-clockwise 400 m track: half a straight, then bend / straight alternating.
 
     Bends are timed at the nominal speed (after the start ramp); each has 1 s transitions in
-    which the yaw rate rises smoothly from 0 to v / r, so the heading is C2.
+    which the yaw rate rises smoothly from 0 to v / r, so the heading is C2. The straights are
+    shortened by one transition so a lap takes (2 pi r + 2 straight) / v.
     """
     v = sc.speed
     rate = v / sc.track_radius
@@ -105,7 +106,7 @@ def _track_heading(sc: Scenario, plan: GaitPlan) -> PiecewiseQuintic:
         ky += [psi, psi + delta, psi + np.pi - delta, psi + np.pi]
         kv += [0.0, rate, rate, 0.0]
         psi += np.pi
-        t += 2 * tr + bend + sc.track_straight / v
+        t += 2 * tr + bend + sc.track_straight / v - tr  # lap time = lap length / v
     kt.append(max(t, plan.t_end + 2.0))
     ky.append(psi)
     kv.append(0.0)
