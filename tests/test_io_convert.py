@@ -224,3 +224,26 @@ def test_guard_refuses_to_start_without_room(tmp_path):
     with pytest.raises(RecordingError, match="low disk space"):
         Recorder(tmp_path / "x.imulog", {"sensors": ["pelvis"]}, disk_guard=guard)
     assert not (tmp_path / "x.imulog").exists()
+
+
+def test_recover_removes_a_leftover_log_and_stale_tmp(tmp_path):
+    from imustream.io.recover import recover
+
+    notes, truth = synth_stream(sensors=("pelvis",), duration=0.5, seed=8)
+    _record(tmp_path / "l.imulog", notes, truth).stop()
+    convert(tmp_path / "l.imulog", decoders=_decoders(truth), remove_log=False)
+    (tmp_path / "l.h5.tmp").write_bytes(b"half-written")  # a conversion killed before
+    out = recover(tmp_path)
+    assert [o.action for o in out] == ["removed_leftover"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["l.h5"]
+
+
+def test_recover_skips_a_log_being_recorded(tmp_path):
+    from imustream.io.recover import recover
+
+    rec = Recorder(tmp_path / "live.imulog", {"sensors": ["pelvis"]}).start()
+    try:
+        assert [o.action for o in recover(tmp_path)] == ["in_use"]
+        assert (tmp_path / "live.imulog").exists()
+    finally:
+        rec.stop()

@@ -143,3 +143,79 @@ def test_full_disk_ends_recording_cleanly(tmp_path):
     assert [o.action for o in outcomes] == ["converted"]
     got = _check_recording(tmp_path / "full.h5", codec)
     assert sum(n for n, _ in got.values()) == info["notifications"] > 0
+
+
+CONVERT_CHILD = r"""
+import sys
+sys.path[:0] = [sys.argv[2]]
+from imustream.io.convert import convert
+print("start", flush=True)
+convert(sys.argv[1])
+print("done", flush=True)
+"""
+
+
+def _template_log(path) -> int:
+    """A 15 s, three-sensor imustream-open log (decoded through the acquisition)."""
+    from test_io_profiles import _packet
+
+    from imustream.io.recorder import Recorder
+
+    rng = np.random.default_rng(5)
+    header = {
+        "t0_ns": 10**9,
+        "sensors": list(SENSORS),
+        "sensor_info": {s: {"profile": "imustream-open", "rate": 200.0} for s in SENSORS},
+    }
+    rec = Recorder(path, header).start()
+    n = 0
+    for p in range(600):
+        for s in SENSORS:
+            rec.notify(
+                10**9 + p * 25_000_000 + 9_000_000,
+                s,
+                _packet(p, 3 + p * 0.025, rng.integers(-2000, 2000, (5, 6))),
+            )
+            n += 5
+    rec.stop()
+    return n
+
+
+@pytest.mark.slow
+def test_kill9_during_conversion_then_recover(tmp_path):
+    pytest.importorskip("imustream.stream.acquisition")
+    template = tmp_path / "template.imulog"
+    n_samples = _template_log(template)
+    rng = np.random.default_rng(99)
+    states = set()
+    full = None
+    for trial in range(9):
+        d = tmp_path / f"c{trial}"
+        d.mkdir()
+        log = d / "s.imulog"
+        log.write_bytes(template.read_bytes())
+        proc = subprocess.Popen(
+            [sys.executable, "-c", CONVERT_CHILD, str(log), str(REPO)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdout.readline().strip() == "start", proc.stderr.read()
+        t_start = time.monotonic()
+        if full is None:  # first trial: how long an uninterrupted conversion takes
+            assert proc.stdout.readline().strip() == "done", proc.stderr.read()
+            full = time.monotonic() - t_start
+        else:
+            time.sleep(float(rng.uniform(0.5, 1.05) * full))  # the write phase is at the end
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+        states.add(tuple(sorted(p.name for p in d.iterdir())))
+        outcomes = recover(d)
+        assert all(o.action in ("converted", "removed_leftover") for o in outcomes), outcomes
+        assert sorted(p.name for p in d.iterdir()) == ["s.h5"]
+        with open_session(d / "s.h5") as s:
+            s.check_all()
+            assert sum(x.n for x in s.sensors.values()) == n_samples
+    print(f"directory states seen at the kill: {sorted(states)}")
