@@ -14,7 +14,13 @@ def make_pipeline(rates: dict[str, float], profiles: dict[str, Any]):
     return Pipeline(dict(rates), acc_range=acc_range)
 
 
-def run_live(
+def run_live(**kwargs: Any) -> int:
+    """Run :func:`stream_live`; exit code 0, or 1 if no sensor delivered any sample."""
+    session = stream_live(**kwargs)
+    return 0 if any(st.samples for st in session.stats.values()) else 1
+
+
+def stream_live(
     *,
     targets: list,
     backend: Any,
@@ -29,10 +35,10 @@ def run_live(
     title: str = "imustream",
     link_options: dict | None = None,
     console: Any = None,
-) -> int:
+):
     """Stream ``targets`` until ``duration`` loop seconds (or Ctrl-C) with a live summary.
 
-    Returns the exit code: 0, or 1 if no sensor delivered any sample.
+    Returns the finished :class:`~imustream.stream.live.LiveSession`.
     """
     import math
 
@@ -86,4 +92,5 @@ def run_live(
     view.final(session, title=f"{title}: final summary")
     if ble.error is not None:
         raise ble.error
-    return 0 if any(st.samples for st in session.stats.values()) else 1
+    session.ble = ble
+    return session
