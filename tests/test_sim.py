@@ -234,6 +234,17 @@ def test_pelvic_drop_truth_matches_orientation_sampled_independently():
         sign = 1.0 if tr["side"][k] == "left" else -1.0  # left stance: right hip down = roll up
         expect = (sign * (roll[inside] - neutral)).max()
         assert tr["pelvic_drop_deg"][k] == pytest.approx(expect, abs=1e-3)
+    # second definition: elevation of the left-right axis; slightly smaller with anterior tilt
+    ml = np.degrees(np.arcsin(vr.orientation("pelvis", t)[:, 2, 1]))
+    ml_neutral = ml[t < vr.scenario.standing_s].mean()
+    for k in np.flatnonzero(np.isfinite(tr["to_time"]))[:10]:
+        inside = (t >= tr["ic_time"][k]) & (t <= tr["to_time"][k])
+        sign = 1.0 if tr["side"][k] == "left" else -1.0
+        expect = (sign * (ml[inside] - ml_neutral)).max()
+        assert tr["pelvic_drop_ml_deg"][k] == pytest.approx(expect, abs=1e-3)
+    ok = np.isfinite(tr["pelvic_drop_deg"])
+    ratio = tr["pelvic_drop_ml_deg"][ok] / tr["pelvic_drop_deg"][ok]
+    assert np.all((ratio > 0.95) & (ratio < 1.0))
 
 
 def test_fatigue_drift_drop_grows_on_the_left_only():

@@ -166,7 +166,7 @@ class VirtualRunner:
     @cached_property
     def truth(self) -> dict[str, NDArray]:
         """Per-step ground truth table (see :func:`imustream.sim.truth.step_truth`)."""
-        return step_truth(self.plan, self.models["pelvis"], self.duration, self.neutral_obliquity)
+        return step_truth(self.plan, self.models["pelvis"], self.duration, self.scenario.standing_s)
 
     def run(self) -> SimRun:
         """The whole run at once."""
