@@ -152,3 +152,14 @@ def test_record_ends_cleanly_on_sigterm(tmp_path):
         s.check_all()
         assert s.complete and s.attrs["end_reason"] == "interrupted"
         assert all(d.n > 0 for d in s.sensors.values())
+
+
+def test_readme_h5py_example_runs(monkeypatch):
+    """The plain-h5py example of recordings/README.md works as printed."""
+    text = (DEMO / "README.md").read_text()
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(REPO)
+    ns: dict = {}
+    exec(compile(code, "README.md", "exec"), ns)
+    assert ns["acc"].shape[1] == 3 and ns["drop_left"] > 6.0  # the right hip drops
+    assert len(ns["first_packet"]) > 6
