@@ -170,9 +170,10 @@ class DetectedEvents:
     ----------
     ic_times, to_times : ndarray of float64
         Initial contacts and toe-offs, increasing.
-    ic_sides, to_sides : ndarray of str (``"left"``/``"right"``) or None
-        Stance side per event (pelvis with a gyroscope); ``None`` for a shoe, and for a
-        pelvis without gyroscope.
+    ic_sides, to_sides : ndarray of str (``"left"``/``"right"``/``"None"``) or None
+        Stance side per event for a pelvis sensor with three accelerometer axes (``"None"``
+        for an event emitted before the forward direction was learnt); ``None`` for a shoe
+        and for a pelvis accelerometer with a missing axis.
     ic_latency, to_latency : ndarray of float64
         Algorithmic latency per event in seconds: when the streaming detector emitted it
         minus the event time.
@@ -241,8 +242,8 @@ def detect_events(acc, gyr, fs: float, placement: str = "shoe") -> DetectedEvent
         Specific force in m/s^2, any fixed mounting orientation. A column that is entirely
         NaN is treated as an axis the sensor does not record (e.g. a biaxial accelerometer).
     gyr : array_like, shape (N, 3), or None
-        Angular rate in rad/s. Required for ``placement="shoe"``; for the pelvis, without a
-        gyroscope sides are not assigned (``ic_sides`` is None).
+        Angular rate in rad/s. Required for ``placement="shoe"``; optional for the pelvis
+        (sides come from the accelerometer: they need all three axes).
     fs : float
         Sampling rate in Hz (> 0).
     placement : {"shoe", "pelvis"}
@@ -266,14 +267,14 @@ def detect_events(acc, gyr, fs: float, placement: str = "shoe") -> DetectedEvent
         from .pelvis_events import PelvisEventDetector
 
         det = PelvisEventDetector(fs, has_gyr=g is not None, missing_acc_axes=missing)
-        raw = det.process(a, g)
+        raw = det.process(a, g) + det.flush()
     out = {}
     for kind in ("ic", "to"):
         evs = sorted((e for e in raw if e[0] == kind), key=lambda e: e[1])
         idx = np.array([e[1] for e in evs], dtype=np.float64)
         lat = np.array([e[3] - e[1] for e in evs], dtype=np.float64) / fs
         sides = None
-        if placement == "pelvis" and g is not None:
+        if placement == "pelvis" and not missing:
             sides = np.array([e[2] for e in evs], dtype="<U5")
         out[kind] = (idx / fs, sides, lat)
     return DetectedEvents(

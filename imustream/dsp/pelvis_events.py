@@ -15,18 +15,21 @@ _SIDE = {_k.SIDE_LEFT: "left", _k.SIDE_RIGHT: "right", _k.SIDE_NONE: None}
 class PelvisEventDetector:
     """Initial contacts (with stance side) and toe-offs from a sacrum / lower-back IMU.
 
-    Works in any fixed mounting: only the vertical acceleration (along the learnt gravity
-    direction) and the yaw rate about it are used. Without a gyroscope, sides are ``None``.
-    Toe-offs are detected in running (flight phases) only.
+    Works in any fixed mounting: it uses the vertical acceleration (along the learnt gravity
+    direction) and, for sides, the lateral acceleration along ``up x forward``, where forward
+    is learnt from the braking at each foot strike. Sides need all three accelerometer axes
+    (``None`` otherwise); no gyroscope is needed. Toe-offs are detected in running (flight
+    phases) only. Until forward is known (first 4 ICs) events are held back, then emitted.
 
     Parameters
     ----------
     fs : float
         Sampling rate in Hz.
     has_gyr : bool
-        Whether a gyroscope will be passed to :meth:`process` (needed for sides).
+        Whether a gyroscope will be passed to :meth:`process` (it is checked, not needed).
     missing_acc_axes : sequence of int
-        Accelerometer columns that the sensor does not record (NaN); they are treated as 0.
+        Accelerometer columns that the sensor does not record (NaN); they are treated as 0
+        and sides are not assigned.
     **params
         Overrides of :class:`imustream.dsp.kernels.pelvis_events.PelvisParams` fields.
     """
@@ -42,11 +45,12 @@ class PelvisEventDetector:
         self.fs = float(fs)
         self.has_gyr = bool(has_gyr)
         self.missing_acc_axes = tuple(sorted(set(missing_acc_axes)))
-        self.params = _k.make_params(self.fs, has_gyr=self.has_gyr, **params)
+        params.setdefault("sides", not self.missing_acc_axes)
+        self.params = _k.make_params(self.fs, **params)
         self._state = _k.new_state(self.params)
 
     def reset(self) -> None:
-        """Forget everything (gravity, filters, side sequence); indices restart at 0."""
+        """Forget everything (gravity, forward, filters, side sequence); indices restart."""
         self._state = _k.new_state(self.params)
 
     @property
@@ -62,7 +66,7 @@ class PelvisEventDetector:
         acc : array_like, shape (n, 3)
             Acceleration in m/s^2; the ``missing_acc_axes`` columns may be NaN.
         gyr : array_like, shape (n, 3), or None
-            Angular rate in rad/s; required when the detector was made with ``has_gyr``.
+            Angular rate in rad/s, checked when given (required if ``has_gyr``).
         """
         a = np.array(acc, dtype=np.float64, copy=True)
         if a.ndim != 2 or a.shape[1] != 3:
@@ -73,23 +77,36 @@ class PelvisEventDetector:
             raise ValueError(
                 "acc contains NaN or inf outside missing_acc_axes; split the stream at gaps"
             )
-        n = a.shape[0]
-        if self.has_gyr:
-            if gyr is None:
-                raise ValueError("gyr is None but the detector was made with has_gyr=True")
-            g = np.ascontiguousarray(gyr, dtype=np.float64)
-            if g.shape != (n, 3):
-                raise ValueError(f"gyr must have shape ({n}, 3), got {np.shape(gyr)}")
+        if gyr is None and self.has_gyr:
+            raise ValueError("gyr is None but the detector was made with has_gyr=True")
+        if gyr is not None:
+            g = np.asarray(gyr, dtype=np.float64)
+            if g.shape != a.shape:
+                raise ValueError(f"gyr must have shape {a.shape}, got {np.shape(gyr)}")
             if not np.isfinite(g).all():
                 raise ValueError("gyr contains NaN or inf; split the stream at gaps")
-        else:
-            g = np.zeros((n, 3))
-        cap = 2 * n + 2
-        kind = np.empty(cap, dtype=np.int64)
-        idx = np.empty(cap)
-        side = np.empty(cap, dtype=np.int64)
-        emit = np.empty(cap, dtype=np.int64)
-        m = _k.pelvis_events(self.params, self._state, a, g, kind, idx, side, emit)
+        cap = 2 * a.shape[0] + _k.QUEUE
+        out = self._out(cap)
+        m = _k.pelvis_events(self.params, self._state, a, *out)
+        return self._events(out, m)
+
+    def flush(self) -> list[tuple[str, float, str | None, int]]:
+        """Emit events still held back (end of a recording); sides None if not learnt yet."""
+        out = self._out(_k.QUEUE)
+        return self._events(out, _k.pelvis_flush(self.params, self._state, *out))
+
+    @staticmethod
+    def _out(cap: int):
+        return (
+            np.empty(cap, dtype=np.int64),
+            np.empty(cap),
+            np.empty(cap, dtype=np.int64),
+            np.empty(cap, dtype=np.int64),
+        )
+
+    @staticmethod
+    def _events(out, m: int) -> list[tuple[str, float, str | None, int]]:
+        kind, idx, side, emit = out
         return [
             (_KIND[int(kind[j])], float(idx[j]), _SIDE[int(side[j])], int(emit[j]))
             for j in range(m)

@@ -1,8 +1,9 @@
 """Causal initial-contact / toe-off / side kernel for a pelvis (sacrum, lower back) IMU.
 
 Mounting invariance: "up" is the direction of the mean specific force (a cumulative mean at
-first, then exponentially weighted), so only the vertical acceleration ``a_v = acc . up``
-and the yaw rate ``gyr . up`` are used; both are independent of how the sensor is rotated.
+first, then exponentially weighted); the vertical acceleration ``a_v = acc . up`` and the
+learnt forward / lateral directions do not depend on how the sensor is rotated. No gyroscope
+is needed.
 
 Steps: every step makes ``a_v`` dip below and rise above its mean (``|g|``). A 4 Hz low-pass
 of ``a_v`` segments the steps with hysteresis around ``|g|`` (threshold adapted to the
@@ -16,10 +17,13 @@ Each filter's low-frequency group delay is subtracted.
 
 TO (running only): the fast channel falling through 0.5 g after the stance peak.
 
-Side (needs a gyroscope): the pelvis yaws towards the swing leg until its foot strikes, so
-the yaw rate about "up" just before an IC is negative for a left IC. Evidence from each
-step is combined under the alternation prior (left, right, left ...) with forgetting, so
-one ambiguous step does not flip the sequence.
+Side (needs all three accelerometer axes): while one foot is in stance the pelvis is pushed
+towards the other side, so in the ~0.25 s before a left IC (right stance) the lateral
+acceleration points left. "Left" is ``up x forward``; "forward" is learnt causally: across
+each IC the horizontal acceleration drops (braking), so forward = -mean(after - before) over
+the first ICs (the lateral parts alternate and cancel). Until forward is known (4 ICs), events
+are held back and then emitted in order. Step evidence is combined under the alternation
+prior (left, right, left ...) with forgetting, so one ambiguous step does not flip sides.
 """
 
 from __future__ import annotations
@@ -39,6 +43,9 @@ SIDE_NONE = -1
 SIDE_LEFT = 0
 SIDE_RIGHT = 1
 
+QUEUE = 256  # events held back until the forward direction is known
+CAL_QUEUE = 64  # ICs waiting for their post-IC window (forward calibration)
+
 # float state indices
 _F_G = 0  # 0..2 mean specific force (gravity estimate)
 _F_SEG_AMP = 3  # EW mean |seg - |g||
@@ -50,25 +57,30 @@ _F_FD_VAL = 8  # fast value at that point
 _F_F_VALLEY = 9  # fast minimum since armed
 _F_SD_MAX = 10
 _F_SD_IDX = 11
-_F_YAW_AT = 12  # yaw (slow) at the slow steepest point
-_F_FD_PREV = 13  # previous fast derivative (for parabolic refinement)
+_F_FD_PREV = 12  # previous derivatives (parabolic refinement)
+_F_FD_PREV2 = 13
 _F_SD_PREV = 14
-_F_FD_PREV2 = 15
-_F_SD_PREV2 = 16
-_F_SIDE_SCORE = 17
-_F_FAST_PEAK = 18  # fast maximum since the IC (stance peak)
-_F_LAST_IC_T = 19
-_N_F = 20
+_F_SD_PREV2 = 15
+_F_SIDE_SCORE = 16
+_F_FAST_PEAK = 17  # fast maximum since the IC (stance peak)
+_F_LAST_IC_T = 18
+_F_CS = 19  # 19..21 running sum of acc
+_F_D = 22  # 22..24 sum over ICs of (mean acc after - mean acc before)
+_N_F = 25
 
 # int state indices
 _I_N = 0
 _I_PHASE = 1  # 0 idle, 1 armed (below), 2 fired (above, waiting for the steep point to pass)
-_I_RUNNING = 2  # mode of the current step
-_I_TO_WAIT = 3  # 1 after a running IC until its TO
-_I_PARITY = 4  # alternation parity of the next IC
-_I_N_IC = 5
-_I_LAST_SIDE = 6
-_N_I = 7
+_I_TO_WAIT = 2  # 1 after a running IC until its TO
+_I_PARITY = 3  # alternation parity of the next IC output
+_I_N_IC = 4  # ICs output
+_I_LAST_SIDE = 5
+_I_Q_HEAD = 6  # output queue (events not yet emitted)
+_I_Q_TAIL = 7
+_I_C_HEAD = 8  # calibration queue
+_I_C_TAIL = 9
+_I_N_CAL = 10  # ICs accumulated into _F_D
+_N_I = 11
 
 
 class PelvisParams(NamedTuple):
@@ -78,18 +90,24 @@ class PelvisParams(NamedTuple):
     sos_seg: np.ndarray  # segmentation low-pass
     sos_fast: np.ndarray  # running timing low-pass
     sos_slow: np.ndarray  # walking timing low-pass
-    sos_yaw: np.ndarray  # yaw-rate low-pass
-    gd_fast: float  # group delays in samples
+    gd_fast: float  # low-frequency group delays, samples
     gd_slow: float
     grav_window: int  # samples of the gravity average
     amp_decay: float
+    ring: int  # samples of acc history kept (running sums)
+    pre_start: int  # side cue window [IC - pre_start, IC - pre_end)
+    pre_end: int
+    cal_window: int  # forward calibration: means over [IC - w, IC) and [IC, IC + w)
+    max_hold: int  # samples an event may wait for the forward direction (then side None)
+    bout_gap: int  # samples without IC after which the side evidence restarts
     hyst_abs: float = 0.6  # absolute hysteresis floor around |g|
     hyst_rel: float = 0.35  # hysteresis as a fraction of the step amplitude
     flight_frac: float = 0.5  # fast a_v below this fraction of |g| = flight (running)
     to_frac: float = 0.5  # running TO: fast a_v falls through this fraction of |g|
     side_forget: float = 0.6  # per-step forgetting of the side evidence
-    bout_gap: int = 300  # samples without IC after which the side evidence restarts
-    has_gyr: bool = True
+    cal_ics: int = 4  # ICs before the forward direction is trusted
+    cal_min: float = 0.2  # m/s^2 mean horizontal braking step needed
+    sides: bool = True  # False when an accelerometer axis is missing
 
 
 def _lp(order: int, fc: float, fs: float) -> tuple[np.ndarray, float]:
@@ -99,24 +117,27 @@ def _lp(order: int, fc: float, fs: float) -> tuple[np.ndarray, float]:
     return sos, math.sqrt(2.0) / (2.0 * math.pi * fc) * fs
 
 
-def make_params(fs: float, has_gyr: bool = True, **overrides) -> PelvisParams:
+def make_params(fs: float, sides: bool = True, **overrides) -> PelvisParams:
     """Default :class:`PelvisParams` for sampling rate ``fs``."""
     sos_seg, _ = _lp(2, 4.0, fs)
     sos_fast, gd_fast = _lp(2, 20.0, fs)
     sos_slow, gd_slow = _lp(2, 3.0, fs)
-    sos_yaw, _ = _lp(2, 3.0, fs)
     p = PelvisParams(
         fs=float(fs),
         sos_seg=sos_seg,
         sos_fast=sos_fast,
         sos_slow=sos_slow,
-        sos_yaw=sos_yaw,
         gd_fast=gd_fast,
         gd_slow=gd_slow,
         grav_window=max(1, round(10.0 * fs)),
         amp_decay=1.0 / (2.0 * fs),
+        ring=max(8, round(2.0 * fs)),
+        pre_start=max(2, round(0.25 * fs)),
+        pre_end=max(1, round(0.05 * fs)),
+        cal_window=max(1, round(0.1 * fs)),
+        max_hold=max(1, round(5.0 * fs)),
         bout_gap=max(1, round(1.5 * fs)),
-        has_gyr=bool(has_gyr),
+        sides=bool(sides),
     )
     return p._replace(**overrides)
 
@@ -129,7 +150,11 @@ class PelvisState(NamedTuple):
     z_seg: np.ndarray  # filter states (1, sections, 2)
     z_fast: np.ndarray
     z_slow: np.ndarray
-    z_yaw: np.ndarray
+    cs_ring: np.ndarray  # (ring, 3) running acc sum before each sample
+    q_kind: np.ndarray  # (QUEUE,) output queue
+    q_idx: np.ndarray
+    q_pre: np.ndarray  # (QUEUE, 3) mean acc in the side-cue window of an IC
+    c_idx: np.ndarray  # (CAL_QUEUE,) IC sample indices awaiting calibration
 
 
 def new_state(p: PelvisParams) -> PelvisState:
@@ -140,7 +165,11 @@ def new_state(p: PelvisParams) -> PelvisState:
         z_seg=np.zeros((1, p.sos_seg.shape[0], 2)),
         z_fast=np.zeros((1, p.sos_fast.shape[0], 2)),
         z_slow=np.zeros((1, p.sos_slow.shape[0], 2)),
-        z_yaw=np.zeros((1, p.sos_yaw.shape[0], 2)),
+        cs_ring=np.zeros((p.ring, 3)),
+        q_kind=np.zeros(QUEUE, dtype=np.int64),
+        q_idx=np.zeros(QUEUE),
+        q_pre=np.zeros((QUEUE, 3)),
+        c_idx=np.zeros(CAL_QUEUE, dtype=np.int64),
     )
 
 
@@ -155,29 +184,128 @@ def _peak_offset(y0: float, y1: float, y2: float) -> float:
 
 
 @njit(cache=True, nogil=True)
+def _window_mean(st, p, n, a, b, out):
+    """Mean acc over samples [a, b) (needs b <= n, n - a < ring); False if unavailable."""
+    if a < 0 or b <= a or b > n or n - a >= p.ring:
+        return False
+    for c in range(3):
+        sb = st.f[_F_CS + c] if b == n else st.cs_ring[b % p.ring, c]
+        out[c] = (sb - st.cs_ring[a % p.ring, c]) / (b - a)
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _queue(st, kind, idx, pre0, pre1, pre2):
+    t = st.i[_I_Q_TAIL]
+    if t - st.i[_I_Q_HEAD] >= QUEUE:  # full: the oldest leaves without a side (not lost)
+        return False
+    j = t % QUEUE
+    st.q_kind[j] = kind
+    st.q_idx[j] = idx
+    st.q_pre[j, 0] = pre0
+    st.q_pre[j, 1] = pre1
+    st.q_pre[j, 2] = pre2
+    st.i[_I_Q_TAIL] = t + 1
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _emit_queue(st, p, n, lx, ly, lz, known, force, out_kind, out_idx, out_side, out_emit, n_out):
+    """Emit queued events in order; ``known`` = the lateral axis (lx, ly, lz) is valid.
+
+    Without it, events wait up to ``max_hold`` samples (or until ``force``), then leave
+    without a side.
+    """
+    while st.i[_I_Q_HEAD] < st.i[_I_Q_TAIL]:
+        j = st.i[_I_Q_HEAD] % QUEUE
+        kind = st.q_kind[j]
+        idx = st.q_idx[j]
+        if not known and p.sides and not force and n - idx < p.max_hold:
+            break
+        if kind == IC:
+            side = SIDE_NONE
+            if known:
+                if st.i[_I_N_IC] > 0 and idx - st.f[_F_LAST_IC_T] > p.bout_gap:
+                    st.f[_F_SIDE_SCORE] = 0.0
+                sgn = 1.0 if st.i[_I_PARITY] == 0 else -1.0
+                # before a left IC (right stance) the pelvis accelerates to the left
+                cue = st.q_pre[j, 0] * lx + st.q_pre[j, 1] * ly + st.q_pre[j, 2] * lz
+                st.f[_F_SIDE_SCORE] = p.side_forget * st.f[_F_SIDE_SCORE] + sgn * cue
+                side = SIDE_LEFT if st.f[_F_SIDE_SCORE] * sgn > 0.0 else SIDE_RIGHT
+                st.i[_I_PARITY] = 1 - st.i[_I_PARITY]
+            st.i[_I_N_IC] += 1
+            st.f[_F_LAST_IC_T] = idx
+            st.i[_I_LAST_SIDE] = side
+        else:
+            side = st.i[_I_LAST_SIDE]
+        out_kind[n_out] = kind
+        out_idx[n_out] = idx
+        out_side[n_out] = side
+        out_emit[n_out] = n
+        n_out += 1
+        st.i[_I_Q_HEAD] += 1
+    return n_out
+
+
+@njit(cache=True, nogil=True)
+def _lateral_axis(st, p, out):
+    """Unit "left" axis (up x forward) into ``out``; False while forward is not known."""
+    f = st.f
+    if not p.sides or st.i[_I_N_CAL] < p.cal_ics:
+        return False
+    gm = math.sqrt(f[_F_G] ** 2 + f[_F_G + 1] ** 2 + f[_F_G + 2] ** 2)
+    if gm < 1e-9:
+        return False
+    ux = f[_F_G] / gm
+    uy = f[_F_G + 1] / gm
+    uz = f[_F_G + 2] / gm
+    dv = f[_F_D] * ux + f[_F_D + 1] * uy + f[_F_D + 2] * uz
+    hx = f[_F_D] - dv * ux
+    hy = f[_F_D + 1] - dv * uy
+    hz = f[_F_D + 2] - dv * uz
+    hn = math.sqrt(hx * hx + hy * hy + hz * hz)
+    if hn <= p.cal_min * st.i[_I_N_CAL]:
+        return False
+    fx = -hx / hn
+    fy = -hy / hn
+    fz = -hz / hn
+    out[0] = uy * fz - uz * fy
+    out[1] = uz * fx - ux * fz
+    out[2] = ux * fy - uy * fx
+    return True
+
+
+@njit(cache=True, nogil=True)
 def pelvis_events(
     p: PelvisParams,
     st: PelvisState,
     acc: np.ndarray,
-    gyr: np.ndarray,
     out_kind: np.ndarray,
     out_idx: np.ndarray,
     out_side: np.ndarray,
     out_emit: np.ndarray,
 ) -> int:
-    """Feed ``acc`` (n, 3) m/s^2 and ``gyr`` (n, 3) rad/s; write events; return their count.
+    """Feed ``acc`` (n, 3) m/s^2 (missing axes as 0); write events; return their count.
 
-    Missing acc axes must be passed as 0. ``out_side`` gets SIDE_LEFT / SIDE_RIGHT /
-    SIDE_NONE. Outputs need room for ``2 * n + 2`` events.
+    ``out_side`` gets SIDE_LEFT / SIDE_RIGHT / SIDE_NONE, ``out_idx`` the fractional sample
+    index from the first sample fed, ``out_emit`` the sample index at emission. Outputs need
+    room for ``2 * n + QUEUE`` events.
     """
     f = st.f
     iv = st.i
     n_out = 0
+    buf = np.zeros(3)
+    buf2 = np.zeros(3)
     for k in range(acc.shape[0]):
         n = iv[_I_N]
         ax = acc[k, 0]
         ay = acc[k, 1]
         az = acc[k, 2]
+        for c in range(3):
+            st.cs_ring[n % p.ring, c] = f[_F_CS + c]
+        f[_F_CS] += ax
+        f[_F_CS + 1] += ay
+        f[_F_CS + 2] += az
         # gravity: cumulative mean, then exponentially weighted over grav_window samples
         a = 1.0 / min(n + 1, p.grav_window)
         f[_F_G] += a * (ax - f[_F_G])
@@ -191,12 +319,10 @@ def pelvis_events(
         uy = f[_F_G + 1] / gm
         uz = f[_F_G + 2] / gm
         av = ax * ux + ay * uy + az * uz
-        yaw = gyr[k, 0] * ux + gyr[k, 1] * uy + gyr[k, 2] * uz
-        # av - |g| starts at 0 (the first sample is the first gravity estimate): filters at rest
+        # av - |g| is 0 at the first sample (first gravity estimate): filters start at rest
         seg = sos_step(p.sos_seg, st.z_seg, 0, av - gm) + gm
         fast = sos_step(p.sos_fast, st.z_fast, 0, av - gm) + gm
         slow = sos_step(p.sos_slow, st.z_slow, 0, av - gm) + gm
-        yaw_lp = sos_step(p.sos_yaw, st.z_yaw, 0, yaw)
         if n == 0:
             f[_F_FAST_PREV] = fast
             f[_F_SLOW_PREV] = slow
@@ -213,7 +339,7 @@ def pelvis_events(
                 f[_F_SD_MAX] = -1e300
                 f[_F_F_VALLEY] = fast
         else:
-            if fast < f[_F_F_VALLEY] and phase == 1:
+            if phase == 1 and fast < f[_F_F_VALLEY]:
                 f[_F_F_VALLEY] = fast
             # steepest points, refined by a parabola once the derivative has turned
             if fd > f[_F_FD_MAX]:
@@ -225,7 +351,6 @@ def pelvis_events(
             if sd > f[_F_SD_MAX]:
                 f[_F_SD_MAX] = sd
                 f[_F_SD_IDX] = n
-                f[_F_YAW_AT] = yaw_lp
             elif f[_F_SD_IDX] == n - 1:
                 f[_F_SD_IDX] = n - 1 + _peak_offset(f[_F_SD_PREV2], f[_F_SD_PREV], sd)
             if phase == 1 and dev > h:
@@ -237,26 +362,20 @@ def pelvis_events(
                     t_ic = f[_F_FD_IDX] - (f[_F_FD_VAL] - f[_F_F_VALLEY]) / slope - p.gd_fast
                 else:
                     t_ic = f[_F_SD_IDX] - p.gd_slow
-                side = SIDE_NONE
-                if p.has_gyr:
-                    if iv[_I_N_IC] > 0 and n - f[_F_LAST_IC_T] > p.bout_gap:
-                        f[_F_SIDE_SCORE] = 0.0
-                    sgn = 1.0 if iv[_I_PARITY] == 0 else -1.0
-                    # evidence for "this IC is left": negative yaw rate
-                    f[_F_SIDE_SCORE] = p.side_forget * f[_F_SIDE_SCORE] - sgn * f[_F_YAW_AT]
-                    left = (f[_F_SIDE_SCORE] * sgn) > 0.0
-                    side = SIDE_LEFT if left else SIDE_RIGHT
-                    iv[_I_PARITY] = 1 - iv[_I_PARITY]
-                out_kind[n_out] = IC
-                out_idx[n_out] = t_ic
-                out_side[n_out] = side
-                out_emit[n_out] = n
-                n_out += 1
-                iv[_I_N_IC] += 1
-                iv[_I_LAST_SIDE] = side
-                f[_F_LAST_IC_T] = n
+                i_ic = math.floor(t_ic + 0.5)
+                ok = _window_mean(st, p, n, i_ic - p.pre_start, i_ic - p.pre_end, buf)
+                if not ok:
+                    buf[:] = 0.0
+                if not _queue(st, IC, t_ic, buf[0], buf[1], buf[2]):
+                    n_out = _emit_queue(
+                        st, p, n, 0.0, 0.0, 0.0, False, True,
+                        out_kind, out_idx, out_side, out_emit, n_out,
+                    )  # fmt: skip
+                    _queue(st, IC, t_ic, buf[0], buf[1], buf[2])
+                if p.sides and iv[_I_C_TAIL] - iv[_I_C_HEAD] < CAL_QUEUE:
+                    st.c_idx[iv[_I_C_TAIL] % CAL_QUEUE] = i_ic
+                    iv[_I_C_TAIL] += 1
                 iv[_I_PHASE] = 0
-                iv[_I_RUNNING] = 1 if running else 0
                 iv[_I_TO_WAIT] = 1 if running else 0
                 f[_F_FAST_PEAK] = fast
         # running TO: fast a_v falls through to_frac * |g| after the stance peak
@@ -267,12 +386,30 @@ def pelvis_events(
             prev = f[_F_FAST_PREV]
             if f[_F_FAST_PEAK] > gm and prev >= lvl and fast < lvl:
                 t_to = n - 1 + (prev - lvl) / (prev - fast) - p.gd_fast
-                out_kind[n_out] = TO
-                out_idx[n_out] = t_to
-                out_side[n_out] = iv[_I_LAST_SIDE]
-                out_emit[n_out] = n
-                n_out += 1
+                if not _queue(st, TO, t_to, 0.0, 0.0, 0.0):
+                    n_out = _emit_queue(
+                        st, p, n, 0.0, 0.0, 0.0, False, True,
+                        out_kind, out_idx, out_side, out_emit, n_out,
+                    )  # fmt: skip
+                    _queue(st, TO, t_to, 0.0, 0.0, 0.0)
                 iv[_I_TO_WAIT] = 0
+        # forward calibration: horizontal acceleration drops across each IC (braking)
+        while iv[_I_C_HEAD] < iv[_I_C_TAIL]:
+            i_ic = st.c_idx[iv[_I_C_HEAD] % CAL_QUEUE]
+            if n + 1 < i_ic + p.cal_window:
+                break
+            iv[_I_C_HEAD] += 1
+            before = _window_mean(st, p, n + 1, i_ic - p.cal_window, i_ic, buf)
+            after = _window_mean(st, p, n + 1, i_ic, i_ic + p.cal_window, buf2)
+            if before and after:
+                for c in range(3):
+                    f[_F_D + c] += buf2[c] - buf[c]
+                iv[_I_N_CAL] += 1
+        known = _lateral_axis(st, p, buf)
+        n_out = _emit_queue(
+            st, p, n, buf[0], buf[1], buf[2], known, False,
+            out_kind, out_idx, out_side, out_emit, n_out,
+        )  # fmt: skip
         f[_F_FD_PREV2] = f[_F_FD_PREV]
         f[_F_FD_PREV] = fd
         f[_F_SD_PREV2] = f[_F_SD_PREV]
@@ -281,3 +418,21 @@ def pelvis_events(
         f[_F_SLOW_PREV] = slow
         iv[_I_N] = n + 1
     return n_out
+
+
+@njit(cache=True, nogil=True)
+def pelvis_flush(
+    p: PelvisParams,
+    st: PelvisState,
+    out_kind: np.ndarray,
+    out_idx: np.ndarray,
+    out_side: np.ndarray,
+    out_emit: np.ndarray,
+) -> int:
+    """Emit every held-back event now (sides None if the forward direction is unknown)."""
+    lat = np.zeros(3)
+    known = _lateral_axis(st, p, lat)
+    return _emit_queue(
+        st, p, st.i[_I_N], lat[0], lat[1], lat[2], known, True,
+        out_kind, out_idx, out_side, out_emit, 0,
+    )  # fmt: skip
