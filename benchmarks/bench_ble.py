@@ -1,0 +1,124 @@
+"""BLE layer figures: acquisition cost per packet, simulated end-to-end throughput, reconnect
+and release latency. Prints figures and ratios against references measured in the same run.
+
+    python benchmarks/bench_ble.py
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from imustream.ble.simulated import simulated_setup
+from imustream.ble.thread import BleThread
+from imustream.stream.acquisition import Acquisition
+from imustream.types import Gap, LinkState, StateChange
+
+
+def collect(scenario: str, duration: float, backend: str, seed: int = 0):
+    setup = simulated_setup(scenario, duration=duration + 10, seed=seed, backend=backend)
+    ble = BleThread(
+        setup.targets,
+        setup.backend,
+        speed=math.inf,
+        setup=setup.setup,
+        teardown=setup.teardown,
+        stop_after=duration,
+    )
+    wall = time.perf_counter()
+    ble.start()
+    ble._thread.join()
+    wall = time.perf_counter() - wall
+    items = []
+    while True:
+        try:
+            items.append(ble.queue.get_nowait())
+        except queue.Empty:
+            break
+    return setup, items, wall
+
+
+def bench_transport(duration: float = 60.0) -> None:
+    print(f"== simulated end to end: 3 sensors, {duration:.0f} s session, virtual clock")
+    for backend in ("inprocess", "bumble"):
+        _, items, wall = collect("symmetric-runner", duration, backend)
+        packets = sum(isinstance(i, tuple) for i in items)
+        print(
+            f"  {backend:9s}: {packets} notifications in {wall:.2f} s wall = "
+            f"{packets / wall:,.0f} notifications/s, {duration / wall:.0f}x real time"
+        )
+
+
+def bench_acquisition(duration: float = 60.0) -> None:
+    setup, items, _ = collect("flaky-connection", duration, "inprocess")
+    packets = [i for i in items if isinstance(i, tuple)]
+    reps = 3
+    t_dec = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        for _host, sensor, payload in packets:
+            setup.profiles[sensor].decode(payload)
+        t_dec.append(time.perf_counter() - t)
+    t_acq = []
+    for _ in range(reps):
+        acq = Acquisition(setup.profiles, setup.rates, origin_ns=0)
+        t = time.perf_counter()
+        for item in items:
+            acq.handle(item)
+        acq.flush()
+        t_acq.append(time.perf_counter() - t)
+    dec, full = min(t_dec) / len(packets) * 1e6, min(t_acq) / len(packets) * 1e6
+    print(f"== acquisition ({len(packets)} packets of flaky-connection, {duration:.0f} s)")
+    print(f"  decode only (reference)      : {dec:6.1f} us/packet")
+    print(f"  full acquisition per packet  : {full:6.1f} us/packet  ({full / dec:.1f}x decode)")
+    print(f"  capacity on one core         : {1e6 / full:,.0f} packets/s")
+
+
+def bench_latency(duration: float = 60.0) -> None:
+    """Release latency (host time a packet waits in the reorder window) and reconnect time."""
+    setup, items, _ = collect("flaky-connection", duration, "inprocess", seed=1)
+    acq = Acquisition(setup.profiles, setup.rates, origin_ns=0)
+    waits = []
+    for item in items:
+        out = acq.handle(item)
+        if isinstance(item, tuple):
+            now = item[0]
+            waits += [(now - b.host_ns) * 1e-9 for b in out if not isinstance(b, Gap)]
+    waits = np.array(waits)
+    print("== release latency in the reorder window (host time, flaky-connection)")
+    p99 = 1e3 * np.quantile(waits, 0.99)
+    print(
+        f"  released on arrival: {100 * np.mean(waits == 0):.1f} %, p99 {p99:.0f} ms, "
+        f"max {1e3 * waits.max():.0f} ms"
+    )
+    back = {}
+    for dev, target in zip(setup.devices, setup.targets, strict=True):
+        back[target.sensor] = [b for _a, b in dev.faults.disconnects if b < duration]
+    delays = []
+    for sensor, ends in back.items():
+        streaming = [
+            i.host_ns * 1e-9
+            for i in items
+            if isinstance(i, StateChange) and i.sensor == sensor and i.state is LinkState.STREAMING
+        ]
+        for end in ends:
+            after = [t for t in streaming if t >= end]
+            if after:
+                delays.append(after[0] - end)
+    print(
+        f"  reconnect after the device is back: {len(delays)} reconnects, "
+        f"mean {np.mean(delays):.2f} s, max {np.max(delays):.2f} s (virtual time)"
+    )
+
+
+if __name__ == "__main__":
+    bench_transport()
+    bench_acquisition()
+    bench_latency()
