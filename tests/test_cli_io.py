@@ -163,3 +163,12 @@ def test_readme_h5py_example_runs(monkeypatch):
     exec(compile(code, "README.md", "exec"), ns)
     assert ns["acc"].shape[1] == 3 and ns["drop_left"] > 6.0  # the right hip drops
     assert len(ns["first_packet"]) > 6
+
+
+def test_record_with_a_bad_config_is_a_clear_error(tmp_path, capsys):
+    cfg = tmp_path / "session.toml"
+    cfg.write_text('[sensors.knee]\nprofile = "imustream-open"\naddress = "C0:FF:EE:00:00:01"\n')
+    assert main(["record", "--config", str(cfg), "-o", str(tmp_path / "x.h5")]) == 1
+    err = capsys.readouterr().err
+    assert "knee" in err and "session.toml" in err
+    assert not list(tmp_path.glob("x.*"))

@@ -203,3 +203,17 @@ def test_fuzz_recovery_never_invents_data(tmp_path, seed, n, cut, flips):
         # every recovered notification was written, in the written order
         it = iter(written[s])
         assert all(any(g == w for w in it) for g in got)
+
+
+def test_power_loss_zero_filled_tail_is_dropped(tmp_path):
+    """After a power loss the file length can cover blocks never written (zeros): no phantoms."""
+    notes = _notes(np.random.default_rng(4), 30)
+    _write(tmp_path / "a.imulog", notes, batch=6, end=False)
+    data = (tmp_path / "a.imulog").read_bytes()
+    for keep, zeros in [(len(data), 4096), (len(data) - 50, 4096), (len(data) - 1, 1)]:
+        p = tmp_path / f"z{keep}.imulog"
+        p.write_bytes(data[:keep] + b"\x00" * zeros)
+        c = read_log(p)
+        got = sorted((h, s, pl) for s, v in _as_list(c).items() for h, pl in v)
+        assert set(got) <= set(notes) and len(got) % 6 == 0
+        assert c.damage and c.damage[-1][1] == keep + zeros and c.end is None

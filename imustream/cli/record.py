@@ -142,6 +142,8 @@ def run(args: argparse.Namespace) -> int:
                 stop_reason[0] = "error"
                 break
             now = time.monotonic()
+            if args.config is not None and args.duration and now - t_wall >= args.duration:
+                break  # simulated sensors stop by themselves after --duration (their clock)
             if now - last_print >= 2.0:
                 last_print = now
                 con.print(
