@@ -62,6 +62,8 @@ class _SensorState:
         self.gaps: list[tuple[float, float]] = []
         self.reset_pending = False
         self.last_t = -math.inf
+        self.first_t = math.nan
+        self.has_events = False  # detectors hold events back while they learn the axes
         self.acc = np.empty((batch, 3))
         self.gyr = np.empty((batch, 3))
         self.t = np.empty(batch)
@@ -102,6 +104,14 @@ class Pipeline:
     min_batch : int
         Samples staged per sensor before they are analysed (1 = analyse every block at once).
         The default, 8, delays analysis by at most 40 ms at 200 Hz.
+    stall_s : float
+        A sensor whose newest sample is more than this behind the newest of any sensor
+        counts as stalled (e.g. disconnected) and no longer holds back step assembly.
+        ``math.inf`` = always wait (results then do not depend on how the sensors' blocks
+        are interleaved, e.g. whole recordings fed one sensor after the other).
+    warmup_s : float
+        Until a sensor's detector emits its first event (it may hold events back while it
+        learns its axes), step assembly waits for it, at most this long.
     """
 
     def __init__(
@@ -113,6 +123,8 @@ class Pipeline:
         keep_s: float = 30.0,
         gyro: Mapping[str, bool] | None = None,
         min_batch: int = 8,
+        stall_s: float = 2.0,
+        warmup_s: float = 10.0,
     ) -> None:
         if not fs:
             raise ValueError("fs must name at least one sensor, e.g. {'pelvis': 200.0}")
@@ -137,6 +149,8 @@ class Pipeline:
         if not (isinstance(min_batch, int) and min_batch >= 1):
             raise ValueError(f"min_batch must be a positive integer, got {min_batch!r}")
         self.min_batch = min_batch
+        self.stall_s = float(stall_s)
+        self.warmup_s = float(warmup_s)
         self.gyro = {s: bool((gyro or {}).get(s.value, True)) for s in self.fs}
         for s, has in self.gyro.items():
             if not has and s is not Sensor.PELVIS:
@@ -183,6 +197,8 @@ class Pipeline:
                 f"block from {block.sensor!r} starts at t={t[0]:.6f} s, not after the previous "
                 f"sample ({st.last_t:.6f} s): sample times must increase"
             )
+        if st.last_t == -math.inf:
+            st.first_t = float(t[0])
         st.last_t = float(t[-1])
         clipped = bool(block.flags & _CLIPPED)
         n = st.staged
@@ -255,6 +271,7 @@ class Pipeline:
             st.detector.reset()
             st.det_base = st.timeline.count
             st.reset_pending = False
+            st.has_events = False
         values = np.empty((len(t), 2))
         values[:, 0] = np.sqrt(np.einsum("ij,ij->i", acc, acc))
         full = self.acc_range.get(st.sensor)
@@ -286,6 +303,7 @@ class Pipeline:
             if math.isnan(time):
                 continue
             n += 1
+            st.has_events = True
             emitted_time = tl.time_at(min(emitted + st.det_base, tl.count - 1))
             if st.side is None:
                 self.assembler.add_pelvis_event(kind, side, time)
@@ -298,19 +316,27 @@ class Pipeline:
         return n
 
     def _watermark(self) -> float:
-        lasts = [st.last_t for st in self._sensors.values()]
-        newest = max(lasts)
-        live = [t for t in lasts if t > newest - 2.0]  # a stalled sensor does not hold back
-        return min(live) - self.latency_margin
+        """Session time before which every sensor has reported all its events."""
+        newest = max(st.last_t for st in self._sensors.values())
+        mark = math.inf
+        for st in self._sensors.values():
+            if st.last_t < newest - self.stall_s:
+                continue  # stalled (e.g. disconnected): do not wait for it
+            if st.last_t == -math.inf:
+                return -math.inf  # no data from it yet
+            if st.has_events:
+                mark = min(mark, st.last_t - self.latency_margin)
+            else:  # still learning: its first events may lie far back (up to warmup_s)
+                mark = min(mark, max(st.first_t, st.last_t - self.warmup_s))
+        return mark
 
     def _advance(self, watermark: float, out: PipelineOutput, final: bool = False) -> None:
         self._advanced_at = watermark
-        timings = self.assembler.finish() if final else self.assembler.advance(watermark)
-        if self._held_pelvis:
+        if self._held_pelvis:  # before the assembler prunes the shoe events they need
             keep = []
             for kind, time, emitted_time, side in self._held_pelvis:
                 if final or time + self.assembler.match_tol < watermark:
-                    side = self.assembler.pelvis_side(time) or side
+                    side = self.assembler.pelvis_side(time, kind) or side
                     out.events.append(
                         _EVENT_CLASS[kind](Sensor.PELVIS.value, side, time, emitted_time)
                     )
@@ -318,6 +344,7 @@ class Pipeline:
                     keep.append((kind, time, emitted_time, side))
             self._held_pelvis = keep
         out.events.sort(key=lambda e: e.time)
+        timings = self.assembler.finish() if final else self.assembler.advance(watermark)
         for tm in timings:
             if self.pelvic is not None:
                 self.pelvic.add_stance(tm.side, tm.ic_time, tm.to_time)
@@ -344,9 +371,10 @@ class Pipeline:
         clipped = False
         has_gap = False
         for st in self._sensors.values():
+            # a gap in any sensor spoils the step (drop, own timing, next contralateral IC)
+            has_gap |= any(a < end and b > tm.ic_time for a, b in st.gaps)
             if st.side is not None and st.side != tm.side:
                 continue
-            has_gap |= any(a < end and b > tm.ic_time for a, b in st.gaps)
             _, v = st.timeline.window(tm.ic_time - 0.05, end)
             clipped |= bool(v[:, 1].any())
             if st.side is not None:

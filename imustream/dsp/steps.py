@@ -105,11 +105,15 @@ class StepAssembler:
         i = bisect.bisect_left(times, t - self.match_tol)
         return i < len(times) and times[i] <= t + self.match_tol
 
-    def pelvis_side(self, time: float) -> Side | None:
-        """Side of a pelvis IC at ``time`` from the shoe ICs (None when no shoe is connected)."""
+    def pelvis_side(self, time: float, kind: str = "ic") -> Side | None:
+        """Side of a pelvis IC (or TO) at ``time`` from the nearest shoe IC (TO).
+
+        ``None`` when no shoe is connected; with one shoe, events not matching it belong to
+        the other side.
+        """
         best: tuple[float, Side] | None = None
         for s in self.shoe_sides:
-            times = self._shoe_ic[s]
+            times = self._shoe_ic[s] if kind == "ic" else self._shoe_to[s]
             i = bisect.bisect_left(times, time)
             for j in (i - 1, i):
                 if 0 <= j < len(times):
