@@ -1,0 +1,247 @@
+"""PelvisEventDetector: numpy reference, chunking, mounting invariance, quiet periods, accuracy."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.signal as ss
+from scipy.spatial.transform import Rotation
+
+from imustream.dsp.event_matching import in_bouts, match_events
+from imustream.dsp.kernels import pelvis_events as kernel
+from imustream.dsp.pelvis_events import PelvisEventDetector
+
+TOL = 0.06
+
+
+def _load(path):
+    d = np.load(path)
+    return {k: d[k] for k in d.files}
+
+
+@pytest.fixture(scope="module")
+def alcantara(datasets_dir):
+    return [_load(p) for p in sorted((datasets_dir / "alcantara2022").glob("*.npz"))]
+
+
+@pytest.fixture(scope="module")
+def mobgap(datasets_dir):
+    return {p.stem: _load(p) for p in sorted((datasets_dir / "mobgap").glob("*.npz"))}
+
+
+def _run(det, acc, gyr=None):
+    return det.process(acc, gyr) + det.flush()
+
+
+def reference_events(acc: np.ndarray, p: kernel.PelvisParams) -> tuple[list, list]:
+    """Plain numpy/scipy re-implementation of the IC / TO timing rules (no sides)."""
+    n = len(acc)
+    g = np.empty((n, 3))
+    cur = np.zeros(3)
+    for i in range(n):  # cumulative mean, then exponentially weighted
+        cur = cur + (acc[i] - cur) / min(i + 1, p.grav_window)
+        g[i] = cur
+    gm = np.linalg.norm(g, axis=1)
+    av = np.einsum("ij,ij->i", acc, g / gm[:, None])
+    x = av - gm
+    seg = ss.sosfilt(p.sos_seg, x) + gm
+    fast = ss.sosfilt(p.sos_fast, x) + gm
+    slow = ss.sosfilt(p.sos_slow, x) + gm
+    fd = np.diff(fast, prepend=fast[0])
+    sd = np.diff(slow, prepend=slow[0])
+    dev = seg - gm
+    amp = 0.0
+    h = np.empty(n)
+    for i in range(n):
+        amp += p.amp_decay * (abs(dev[i]) - amp)
+        h[i] = max(p.hyst_abs, p.hyst_rel * amp)
+
+    def refine(d, k):
+        y0, y1, y2 = d[k - 1], d[k], d[k + 1]
+        den = y0 - 2 * y1 + y2
+        return k if den == 0 else k + min(0.5, max(-0.5, 0.5 * (y0 - y2) / den))
+
+    ics, tos = [], []
+    i = 0
+    while True:
+        arm = np.flatnonzero(dev[i:] < -h[i:])
+        if not len(arm):
+            break
+        a = i + arm[0]
+        fire = np.flatnonzero(dev[a + 1 :] > h[a + 1 :])
+        if not len(fire):
+            break
+        b = a + 1 + fire[0]
+        # emission: first sample >= b where both derivatives fell below half their running max
+        done = None
+        for e in range(b, n):
+            if fd[e] < 0.5 * fd[a + 1 : e + 1].max() and sd[e] < 0.5 * sd[a + 1 : e + 1].max():
+                done = e
+                break
+        if done is None:
+            break
+        kf = a + 1 + int(np.argmax(fd[a + 1 : done + 1]))
+        ks = a + 1 + int(np.argmax(sd[a + 1 : done + 1]))
+        tf = refine(fd, kf) if kf < done else kf
+        ts = refine(sd, ks) if ks < done else ks
+        valley = fast[a : b + 1].min()
+        if valley < p.flight_frac * gm[done]:
+            ics.append(tf - (fast[kf] - valley) / max(fd[kf], 1e-12) - p.gd_fast)
+            lvl = p.to_frac * gm
+            peak = np.maximum.accumulate(fast[done:])
+            fall = np.flatnonzero(
+                (peak[1:] > gm[done + 1 :])
+                & (fast[done:-1] >= lvl[done + 1 :])
+                & (fast[done + 1 :] < lvl[done + 1 :])
+            )
+            if len(fall):
+                e = done + 1 + fall[0]
+                tos.append(e - 1 + (fast[e - 1] - lvl[e]) / (fast[e - 1] - fast[e]) - p.gd_fast)
+        else:
+            ics.append(ts - p.gd_slow)
+        i = done + 1
+    return ics, tos
+
+
+def test_kernel_matches_numpy_reference_running(alcantara):
+    for d in alcantara[:8]:
+        fs = float(d["fs"])
+        acc = np.nan_to_num(d["acc"].astype(float))
+        det = PelvisEventDetector(fs, has_gyr=False, missing_acc_axes=(1,))
+        ev = _run(det, acc)
+        ref_ic, ref_to = reference_events(acc, det.params)
+        ic = [e[1] for e in ev if e[0] == "ic"]
+        to = [e[1] for e in ev if e[0] == "to"]
+        assert len(ic) == len(ref_ic) > 10
+        np.testing.assert_allclose(ic, ref_ic, rtol=0, atol=1e-6)
+        # a TO whose fall starts before the next IC is emitted is the only order difference
+        np.testing.assert_allclose(to, ref_to[: len(to)], rtol=0, atol=1e-6)
+
+
+def test_kernel_matches_numpy_reference_walking(mobgap):
+    for name in ("HA001_Test5_Trial1", "MS001_Test5_Trial2", "HA001_Test11_Trial1"):
+        d = mobgap[name]
+        fs = float(d["fs"])
+        acc = d["acc"].astype(float)
+        det = PelvisEventDetector(fs, has_gyr=False)
+        ev = _run(det, acc)
+        ref_ic, _ = reference_events(acc, det.params)
+        ic = sorted(e[1] for e in ev if e[0] == "ic")
+        assert len(ic) == len(ref_ic) > 8
+        np.testing.assert_allclose(ic, ref_ic, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("max_len", [1, 7, 64, 100_000])
+def test_random_chunking_gives_identical_events(mobgap, max_len):
+    d = mobgap["MS001_Test11_Trial1"]
+    fs = float(d["fs"])
+    whole = _run(PelvisEventDetector(fs), d["acc"], d["gyr"])
+    rng = np.random.default_rng(max_len)
+    det = PelvisEventDetector(fs)
+    got, i = [], 0
+    while i < len(d["acc"]):
+        k = int(rng.integers(0, max_len + 1))
+        got += det.process(d["acc"][i : i + k], d["gyr"][i : i + k])
+        i += k
+    got += det.flush()
+    assert got == whole
+    assert len(whole) > 80
+
+
+def test_reset_restarts_from_scratch(alcantara):
+    d = alcantara[0]
+    det = PelvisEventDetector(float(d["fs"]), has_gyr=False, missing_acc_axes=(1,))
+    first = det.process(d["acc"])
+    det.reset()
+    assert det.samples_seen == 0
+    assert det.process(d["acc"]) == first
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_mounting_invariance_on_real_data(mobgap, seed):
+    rot = Rotation.random(random_state=seed).as_matrix()
+    d = mobgap["HA001_Test11_Trial1"]
+    fs = float(d["fs"])
+    base = _run(PelvisEventDetector(fs), d["acc"], d["gyr"])
+    turned = _run(PelvisEventDetector(fs), d["acc"] @ rot.T, d["gyr"] @ rot.T)
+    assert [(e[0], e[2]) for e in turned] == [(e[0], e[2]) for e in base]
+    assert np.allclose([e[1] for e in turned], [e[1] for e in base], atol=1e-3)
+
+
+def test_no_events_standing_still():
+    rng = np.random.default_rng(0)
+    n = 60 * 200
+    rot = Rotation.random(random_state=2).as_matrix()
+    acc = rot @ [0, 0, 9.81] + rng.normal(0, 0.05, (n, 3))
+    gyr = rng.normal(0, 0.01, (n, 3))
+    assert _run(PelvisEventDetector(200.0), acc, gyr) == []
+
+
+def test_missing_axis_means_no_sides_and_flush_releases_held_events(alcantara, mobgap):
+    d = alcantara[3]
+    ev = _run(PelvisEventDetector(500.0, has_gyr=False, missing_acc_axes=(1,)), d["acc"])
+    assert ev and all(e[2] is None for e in ev)
+    # 1.5 s of walking: fewer ICs than needed to learn forward; flush releases them, no side
+    w = mobgap["HA001_Test5_Trial1"]
+    i0 = round(float(w["bouts"][0, 0]) * 100) - 100
+    det = PelvisEventDetector(100.0)
+    held = det.process(w["acc"][i0 : i0 + 250], w["gyr"][i0 : i0 + 250])
+    flushed = det.flush()
+    assert held == []
+    assert len(flushed) >= 2
+    assert all(e[2] is None for e in flushed)
+    assert det.flush() == []
+
+
+def test_accuracy_floor_alcantara_running(alcantara):
+    """Target IC F1 >= 0.97 (measured 0.979; every miss is within 0.1 s of a trial's edge)."""
+    ic_res = to_res = None
+    for d in alcantara:
+        fs = float(d["fs"])
+        ev = _run(PelvisEventDetector(fs, has_gyr=False, missing_acc_axes=(1,)), d["acc"])
+        ic = np.array([e[1] for e in ev if e[0] == "ic"]) / fs
+        to = np.array([e[1] for e in ev if e[0] == "to"]) / fs
+        r_ic, r_to = match_events(ic, d["ic"], TOL), match_events(to, d["to"], TOL)
+        ic_res = r_ic if ic_res is None else ic_res + r_ic
+        to_res = r_to if to_res is None else to_res + r_to
+    assert ic_res.f1 >= 0.97
+    assert ic_res.median_abs_error <= 0.010
+    assert to_res.f1 >= 0.97  # measured 0.972
+    assert to_res.median_abs_error <= 0.030  # measured 24 ms
+
+
+def test_accuracy_floor_mobgap_straight_walks(mobgap):
+    """Clean Test5 references: sides all right (measured 36/36 matched); IC F1 measured 0.76."""
+    ic_res, sides = None, []
+    for name, d in mobgap.items():
+        if "Test5" not in name:
+            continue
+        fs = float(d["fs"])
+        ev = _run(PelvisEventDetector(fs), d["acc"], d["gyr"])
+        ic = np.array([e[1] for e in ev if e[0] == "ic"]) / fs
+        side = np.array([str(e[2]) for e in ev if e[0] == "ic"])
+        keep = in_bouts(ic, d["bouts"], TOL)
+        r = match_events(ic[keep], d["ic"], TOL)
+        sides += [side[keep][i] == d["ic_side"][j] for i, j in r.pairs]
+        ic_res = r if ic_res is None else ic_res + r
+    assert ic_res.f1 >= 0.75
+    assert np.mean(sides) >= 0.97
+
+
+def test_input_errors():
+    det = PelvisEventDetector(100.0)
+    with pytest.raises(ValueError, match="acc"):
+        det.process(np.zeros((5, 2)), np.zeros((5, 3)))
+    with pytest.raises(ValueError, match="gyr"):
+        det.process(np.zeros((5, 3)), None)
+    with pytest.raises(ValueError, match="gyr"):
+        det.process(np.zeros((5, 3)), np.zeros((4, 3)))
+    with pytest.raises(ValueError, match="NaN"):
+        det.process(np.full((5, 3), np.nan), np.zeros((5, 3)))
+    with pytest.raises(ValueError, match="missing_acc_axes"):
+        PelvisEventDetector(100.0, missing_acc_axes=(3,))
+    with pytest.raises(ValueError, match="fs"):
+        PelvisEventDetector(-1.0)
+    assert math.isclose(PelvisEventDetector(50.0).fs, 50.0)
