@@ -48,9 +48,12 @@ class StepTable:
         return {name: self[name] for name in STEP_FIELDS}
 
 
-def _check_sensor(name: str, data, fs: float) -> tuple[np.ndarray, np.ndarray | None]:
-    if not (isinstance(data, tuple | list) and len(data) == 2):
-        raise ValueError(f"{name} must be a tuple (acc, gyr), got {type(data).__name__}")
+def _check_sensor(name: str, data, fs: float):
+    """Check ``(acc, gyr)`` or ``(acc, gyr, t)``; contiguous arrays back (t made if absent)."""
+    if not (isinstance(data, tuple | list) and len(data) in (2, 3)):
+        raise ValueError(
+            f"{name} must be a tuple (acc, gyr) or (acc, gyr, t), got {type(data).__name__}"
+        )
     acc = np.asarray(data[0], dtype=np.float64)
     if acc.ndim != 2 or acc.shape[1] != 3:
         raise ValueError(f"{name} acc must have shape (N, 3) in m/s^2, got {acc.shape}")
@@ -67,31 +70,42 @@ def _check_sensor(name: str, data, fs: float) -> tuple[np.ndarray, np.ndarray | 
             )
         if not np.isfinite(gyr).all():
             raise ValueError(f"{name} gyr contains NaN or inf")
-    return np.ascontiguousarray(acc), None if gyr is None else np.ascontiguousarray(gyr)
+    if len(data) == 3 and data[2] is not None:
+        t = np.asarray(data[2], dtype=np.float64)
+        if t.shape != (acc.shape[0],):
+            raise ValueError(f"{name} t must have shape ({acc.shape[0]},), got {t.shape}")
+        if not (np.isfinite(t).all() and (np.diff(t) > 0).all()):
+            raise ValueError(f"{name} t must be finite and strictly increasing")
+    else:
+        t = np.arange(acc.shape[0]) / fs
+    gyr = None if gyr is None else np.ascontiguousarray(gyr)
+    return np.ascontiguousarray(acc), gyr, np.ascontiguousarray(t)
 
 
 def analyze_run(
     fs: float | Mapping[str, float],
-    pelvis: tuple[np.ndarray, np.ndarray | None] | None = None,
-    shoe_left: tuple[np.ndarray, np.ndarray] | None = None,
-    shoe_right: tuple[np.ndarray, np.ndarray] | None = None,
+    pelvis: tuple | None = None,
+    shoe_left: tuple | None = None,
+    shoe_right: tuple | None = None,
     *,
     thresholds: str | object = "runner",
     chunk: int = 64,
 ) -> StepTable:
     """Analyse a recorded run: steps with timing, impact, pelvic drop, plus events and alerts.
 
-    The arrays are fed through :class:`~imustream.dsp.pipeline.Pipeline` in chunks, exactly
-    as a live stream would be (so the result is what the live view showed).
+    The arrays are fed through :class:`~imustream.dsp.pipeline.Pipeline` in chunks, in time
+    order, exactly as a live stream would be (so the result is what the live view showed).
 
     Parameters
     ----------
     fs : float or mapping
         Sampling rate in Hz (one for all sensors, or ``{"pelvis": 200.0, ...}``).
-    pelvis, shoe_left, shoe_right : (acc, gyr) or None
-        Sensor data, ``acc`` (N, 3) in m/s^2 and ``gyr`` (N, 3) in rad/s, any fixed mounting,
-        all starting at the same instant. Shoes need the gyroscope; without a pelvis
-        gyroscope (``gyr=None``) pelvic drop is NaN. At least one sensor is required.
+    pelvis, shoe_left, shoe_right : (acc, gyr) or (acc, gyr, t), or None
+        Sensor data, ``acc`` (N, 3) in m/s^2 and ``gyr`` (N, 3) in rad/s, any fixed mounting;
+        optional ``t`` (N,) sample times in s on a clock shared by all sensors (default
+        ``arange(N) / fs``: all sensors start at the same instant at their nominal rate).
+        Shoes need the gyroscope; without a pelvis gyroscope (``gyr=None``) pelvic drop is
+        NaN. At least one sensor is required.
     thresholds : str or AlertThresholds
         Alert preset name ("runner", "clinic") or thresholds.
     chunk : int
@@ -102,6 +116,11 @@ def analyze_run(
     StepTable
         ``table["contact_time"]`` etc. (see :class:`StepTable`); ``table.alerts``,
         ``table.events``.
+
+    Raises
+    ------
+    ValueError
+        No sensor, a bad rate, wrong array shapes, NaN/inf, or a shoe without gyroscope.
     """
     from .pipeline import Pipeline
 
@@ -117,38 +136,33 @@ def analyze_run(
     else:
         rates = dict.fromkeys(given, fs)
     for k, r in rates.items():
-        if (
-            isinstance(r, bool)
-            or not isinstance(r, int | float)
-            or not (math.isfinite(r) and r > 0)
-        ):
+        ok = isinstance(r, int | float) and not isinstance(r, bool)
+        if not (ok and math.isfinite(r) and r > 0):
             raise ValueError(f"fs for {k} must be a positive number of Hz, got {r!r}")
     if not (isinstance(chunk, int) and chunk >= 1):
         raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
     data = {k: _check_sensor(k, v, float(rates[k])) for k, v in given.items()}
-    for k, (_, gyr) in data.items():
+    for k, (_, gyr, _) in data.items():
         if gyr is None and k != "pelvis":
             raise ValueError(f"{k} needs a gyroscope (gyr is None)")
 
-    pipe = Pipeline(
-        rates, thresholds=thresholds, gyro={k: g is not None for k, (_, g) in data.items()}
-    )
+    has_gyr = {k: g is not None for k, (_, g, _) in data.items()}
+    pipe = Pipeline(rates, thresholds=thresholds, gyro=has_gyr)
     table = StepTable()
-    # feed chunks of all sensors in order of their first sample time
-    heap = [(0.0, k, 0) for k in data]
+    # feed chunks of all sensors in the order of their first sample time
+    heap = [(float(t[0]), k, 0) for k, (_, _, t) in data.items()]
     heapq.heapify(heap)
     while heap:
         _, k, i0 = heapq.heappop(heap)
-        acc, gyr = data[k]
+        acc, gyr, t = data[k]
         i1 = min(i0 + chunk, len(acc))
-        t = np.arange(i0, i1) / float(rates[k])
         g = gyr[i0:i1] if gyr is not None else np.zeros((i1 - i0, 3))
-        out = pipe.process(SampleBlock(acc[i0:i1], g, sensor=k, t_session=t))
+        out = pipe.process(SampleBlock(acc[i0:i1], g, sensor=k, t_session=t[i0:i1]))
         table.steps += out.steps
         table.events += out.events
         table.alerts += out.alerts
         if i1 < len(acc):
-            heapq.heappush(heap, (i1 / float(rates[k]), k, i1))
+            heapq.heappush(heap, (float(t[i1]), k, i1))
     out = pipe.finish()
     table.steps += out.steps
     table.events += out.events
