@@ -110,6 +110,8 @@ def encode_delta_frames(samples: np.ndarray, resolution: int = 16) -> bytes:
     for start in range(0, n - 1, 255):
         chunk = deltas[start : start + 255]
         width = _bits_needed(chunk)
+        if width > 32:
+            raise ValueError("a delta does not fit the 32-bit maximum delta width")
         twos = chunk.reshape(-1) & ((1 << width) - 1)
         bits = (twos[:, None] >> np.arange(width)) & 1
         out += bytes([width, chunk.shape[0]])

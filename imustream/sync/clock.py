@@ -160,7 +160,7 @@ class ClockMapper:
         if self._fit_key != key or len(self._buckets) <= 4:
             self._refit()
             self._fit_key = key
-        elif y < self._a + self._b * x:  # a point below the line: the fit must move
+        elif y < self._a + self._b * x - 1e-7:  # a point below the line: the fit must move
             self._refit()
         return new_segment
 

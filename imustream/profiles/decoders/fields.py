@@ -13,7 +13,7 @@ import numpy as np
 
 from ...errors import DecodeError
 from ...types import SampleBlock
-from ..model import FIELD_TYPES, UNIT_TO_SI, FieldSpec
+from ..model import FIELD_TYPES, UNIT_TO_SI, FieldSpec, Layout
 
 if TYPE_CHECKING:
     from ..model import FirmwareProfile
@@ -127,6 +127,30 @@ class FieldsDecoder:
         self.ts_last = t.timestamp_sample == "last"
         self.period = 1.0 / p.rate
         self._offsets: dict[int, np.ndarray] = {}
+        self.fast = self._fast_plan(lay, bo)
+
+    def _fast_plan(self, lay: Layout, bo: str) -> tuple | None:
+        """One strided view and one multiply for the whole payload when every sample field
+        has the same type and every block the same width (true of every bundled layout)."""
+        types = {f.type for b in lay.blocks for f in b}
+        widths = {len(b) for b in lay.blocks}
+        if len(types) != 1 or len(widths) != 1 or self.bconst:
+            return None
+        dt = np.dtype(bo + FIELD_TYPES[types.pop()][0])
+        nb, kb = len(lay.blocks), widths.pop()
+        colscale = np.zeros((nb, 1, kb))
+        where: dict[str, tuple[int, int]] = {}
+        for qname in ("acc", "gyr", "mag"):
+            q = getattr(self, qname)
+            if q is None:
+                continue
+            cols = [off // dt.itemsize for off, _ in q.cols]
+            if cols != list(range(cols[0], cols[0] + 3)):
+                return None
+            colscale[q.block, 0, cols[0] : cols[0] + 3] = q.scale
+            where[qname] = (q.block, cols[0])
+        index = (where.get("acc"), where.get("gyr"), where.get("mag"))
+        return dt, nb, kb, colscale, index
 
     def _time_offsets(self, n: int) -> np.ndarray:
         off = self._offsets.get(n)
@@ -166,6 +190,13 @@ class FieldsDecoder:
                 raise DecodeError(
                     f"{self.name}: header field {fname!r} is {head[i]:#x}, expected {value:#x}"
                 )
+        if self.fast is not None:
+            dt, nb, kb, colscale, (ia, ig, im) = self.fast
+            scaled = np.ndarray((nb, n, kb), dt, buf, self.hsize) * colscale
+            acc = None if ia is None else scaled[ia[0], :, ia[1] : ia[1] + 3]
+            gyr = None if ig is None else scaled[ig[0], :, ig[1] : ig[1] + 3]
+            mag = None if im is None else scaled[im[0], :, im[1] : im[1] + 3]
+            return self._block(n, head, acc, gyr, mag)
         bases = []
         base = self.hsize
         for bsize in self.block_sizes:
@@ -185,6 +216,9 @@ class FieldsDecoder:
         if self.mag is not None:
             q = self.mag
             mag = q.extract(buf, n, bases[q.block], self.block_sizes[q.block])
+        return self._block(n, head, acc, gyr, mag)
+
+    def _block(self, n, head, acc, gyr, mag) -> SampleBlock:
         if acc is None:
             acc = np.full((n, 3), np.nan)
         if gyr is None:

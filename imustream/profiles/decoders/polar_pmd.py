@@ -41,17 +41,13 @@ MG = UNIT_TO_SI["mg"]
 DEG = UNIT_TO_SI["deg/s"]
 
 
-def _signed(raw: np.ndarray, bits: int) -> np.ndarray:
-    """Two's-complement interpretation of unsigned ``raw`` values ``bits`` wide."""
-    raw = raw.astype(np.int64)
-    return np.where(raw >= (1 << (bits - 1)), raw - (1 << bits), raw)
-
-
-def _le_ints(data: np.ndarray, nbytes: int) -> np.ndarray:
-    """Little-endian signed integers of ``nbytes`` bytes from a uint8 array (vectorised)."""
-    b = data.reshape(-1, nbytes).astype(np.int64)
-    weights = np.left_shift(np.int64(1), 8 * np.arange(nbytes, dtype=np.int64))
-    return _signed(b @ weights, 8 * nbytes)
+def _le_ints(data: bytes, nbytes: int) -> np.ndarray:
+    """Little-endian signed integers of ``nbytes`` (1, 2 or 3) bytes each."""
+    if nbytes in (1, 2):
+        return np.frombuffer(data, f"<i{nbytes}")
+    b = np.frombuffer(data, np.uint8).reshape(-1, 3).astype(np.int64)
+    v = b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
+    return np.where(v >= 1 << 23, v - (1 << 24), v)
 
 
 def parse_delta_frames(data: bytes, channels: int, resolution: int) -> np.ndarray:
@@ -62,31 +58,12 @@ def parse_delta_frames(data: bytes, channels: int, resolution: int) -> np.ndarra
     DecodeError
         If the reference sample or a block is truncated, or a delta width is 0 or > 32.
     """
-    ref_bytes = (resolution + 7) // 8
-    buf = np.frombuffer(data, np.uint8)
-    off = channels * ref_bytes
-    if buf.size < off:
-        raise DecodeError(f"delta frame of {buf.size} bytes has no complete reference sample")
-    ref = _le_ints(buf[:off], ref_bytes)
-    parts = [ref[None, :]]
-    while off < buf.size:
-        if off + 2 > buf.size:
-            raise DecodeError("delta frame ends inside a block header")
-        width, count = int(buf[off]), int(buf[off + 1])
-        off += 2
-        if not 1 <= width <= 32:
-            raise DecodeError(f"delta frame block with bit width {width} (expected 1..32)")
-        nbits = width * count * channels
-        nbytes = (nbits + 7) // 8
-        if off + nbytes > buf.size:
-            raise DecodeError(f"delta frame block needs {nbytes} bytes, {buf.size - off} left")
-        bits = np.unpackbits(buf[off : off + nbytes], bitorder="little")[:nbits]
-        weights = np.left_shift(np.int64(1), np.arange(width, dtype=np.int64))
-        deltas = _signed(bits.reshape(count * channels, width) @ weights, width)
-        parts.append(deltas.reshape(count, channels))
-        off += nbytes
-    both = np.concatenate(parts)
-    return np.cumsum(both, axis=0)
+    from .polar_delta import DELTA_ERRORS, decode_delta_frames
+
+    out = decode_delta_frames(np.frombuffer(data, np.uint8), channels, resolution)
+    if isinstance(out, int):
+        raise DecodeError(DELTA_ERRORS[out])
+    return out
 
 
 class PolarPmdDecoder:
@@ -130,7 +107,7 @@ class PolarPmdDecoder:
                         f"{self.name}: ACC frame type {kind}: {len(data)} data bytes is not a "
                         f"multiple of {3 * nbytes}"
                     )
-                vals = _le_ints(np.frombuffer(data, np.uint8), nbytes).reshape(-1, 3) * MG
+                vals = _le_ints(data, nbytes).reshape(-1, 3) * MG
             elif compressed and kind in (0, 1):
                 raw = parse_delta_frames(data, 3, 16)
                 unit = 1000.0 if kind == 0 else 1.0  # type 0 is in g, type 1 in mG
