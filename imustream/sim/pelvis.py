@@ -7,11 +7,13 @@ falls below neutral. ``pitch`` is anterior tilt (positive = tipping forward), ``
 plus axial rotation (positive = right hip forward, peaks in left stance).
 
 Vertical acceleration comes from a ground-reaction-force model: each stance pushes with
-``A (sin(pi tau) + dip sin(3 pi tau))`` plus a short impact transient, scaled so that each step's
+``A (sin(pi tau)^p + dip sin(3 pi tau))`` plus a short impact transient, scaled so that each step's
 impulse equals body weight times its step time (no drift of vertical velocity over a bout).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from numpy.typing import NDArray
@@ -51,7 +53,10 @@ class PelvisModel:
         self.sign = np.where(plan.side == LEFT, 1.0, -1.0)
         self.stance = plan.to - plan.ic
         self.step = plan.next_ic - plan.ic
-        shape_int = 2 / np.pi + sc.grf_dip * 2 / (3 * np.pi)
+        # integral over [0, 1] of sin(pi tau)^p + dip sin(3 pi tau)
+        p = sc.grf_power
+        shape_int = math.gamma((p + 1) / 2) / (math.sqrt(math.pi) * math.gamma(p / 2 + 1))
+        shape_int += sc.grf_dip * 2 / (3 * np.pi)
         impact_area = sc.impact_g * G * sc.impact_width * np.sqrt(np.pi)
         self.grf_amp = (G * self.step - impact_area) / (self.stance * shape_int)
         self.drop = np.deg2rad(plan.drop_amp)
@@ -119,7 +124,8 @@ class PelvisModel:
             fwd -= np.where(ok, sc.brake_acc * np.sin(2 * np.pi * tau_j), 0.0)
             since = t - plan.ic[jj] - sc.impact_time
             force = self.grf_amp[jj] * (
-                np.sin(np.pi * tau_j) + sc.grf_dip * np.sin(3 * np.pi * tau_j)
+                np.abs(np.sin(np.pi * tau_j)) ** sc.grf_power
+                + sc.grf_dip * np.sin(3 * np.pi * tau_j)
             ) + sc.impact_g * G * np.exp(-((since / sc.impact_width) ** 2))
             vert += np.where(ok, force, 0.0)
         b = np.searchsorted(plan.bouts[:, 1:].ravel(), t, side="right")

@@ -55,7 +55,8 @@ class Scenario:
     impact_g: float = 0.9  #: vertical impact transient (units of g) on top of the stance force
     impact_time: float = 0.025  #: s after IC of the vertical impact transient
     impact_width: float = 0.008  #: s, Gaussian width of the transient
-    grf_dip: float = 0.0  #: walking double hump: weight of sin(3 pi tau) (0.3 for walking)
+    grf_power: float = 2.0  #: stance force shape sin(pi tau)^p: > 1 = more peaked
+    grf_dip: float = 0.0  #: walking double hump: weight of sin(3 pi tau) (0.35 for walking)
     pelvis_lever: tuple[float, float, float] = (-0.10, 0.0, 0.0)  #: sensor offset, pelvis frame m
     # --- foot kinematics (foot pitch > 0 = toes down)
     strike_angle_deg: float = -12.0  #: foot pitch at IC (negative = dorsiflexed, heel strike)
@@ -124,6 +125,7 @@ class Scenario:
             ("foot_flat_frac", 0 < self.foot_flat_frac < self.heel_off_frac, "< heel_off_frac"),
             ("heel_off_frac", self.heel_off_frac < 0.95, "must be < 0.95"),
             ("acc_range_g", self.acc_range_g > 0, "must be > 0"),
+            ("grf_power", 1.0 <= self.grf_power <= 4.0, "must be in [1, 4]"),
             ("impact_duration", 0 < self.impact_duration, "must be > 0"),
         ]
         if self.gait == "run":
@@ -152,19 +154,21 @@ _WALK = dict(
     contact_time=0.65,
     drop_left_deg=3.0,
     drop_right_deg=3.0,
-    tilt_amp_deg=1.5,
+    tilt_amp_deg=3.0,
     axial_amp_deg=5.0,
-    sway_lat_m=0.025,
+    sway_lat_m=0.03,
     brake_acc=1.5,
-    impact_g=0.3,
-    grf_dip=0.3,
+    impact_g=0.45,
+    grf_power=1.0,
+    grf_dip=0.35,
     strike_angle_deg=-20.0,
-    toe_off_angle_deg=50.0,
-    swing_max_deg=60.0,
+    toe_off_angle_deg=45.0,
+    swing_max_deg=50.0,
+    swing_peak_frac=0.12,
     foot_flat_frac=0.15,
     heel_off_frac=0.6,
     land_velocity=(0.3, -0.5),
-    impact_duration=0.02,
+    impact_duration=0.012,
     clearance=0.08,
     step_width=0.12,
 )
