@@ -1,0 +1,155 @@
+"""analyze_run: step table against the virtual runner's truth, alerts, input validation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import imustream
+from imustream.sim import simulate
+from imustream.types import STEP_FIELDS
+
+FS = 200.0
+SENSORS = ("pelvis", "shoe_left", "shoe_right")
+
+
+def _args(run, sensors=SENSORS):
+    """Sensor tuples with the true sample times (device clocks drift ~20 ppm in the sim)."""
+    return {s: (run.sensors[s].acc, run.sensors[s].gyr, run.sensors[s].t) for s in sensors}
+
+
+def _matched(table, truth, tol=0.05):
+    """Index pairs (truth k, table j) of steps whose IC and side agree."""
+    ic = table["ic_time"]
+    pairs = []
+    for k, t in enumerate(truth["ic_time"]):
+        j = int(np.argmin(np.abs(ic - t)))
+        if abs(ic[j] - t) < tol and table["side"][j] == truth["side"][k]:
+            pairs.append((k, j))
+    return np.array(pairs)
+
+
+def _rmse(a, b):
+    ok = np.isfinite(a) & np.isfinite(b)
+    return float(np.sqrt(np.mean((a[ok] - b[ok]) ** 2))), int(ok.sum())
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    ["symmetric-runner", "right-hip-drop", "left-hip-drop", "track-runner", "pause-and-go"],
+)
+def test_step_table_accuracy_per_scenario(scenario):
+    run = simulate(scenario, duration=40.0, fs=FS, seed=21, mounting="random")
+    table = imustream.analyze_run(FS, **_args(run))
+    tr = run.truth
+    m = _matched(table, tr)
+    assert len(m) >= 0.97 * len(tr["ic_time"])
+    drop_rmse, n = _rmse(table["pelvic_drop_deg"][m[:, 1]], tr["pelvic_drop_deg"][m[:, 0]])
+    assert n >= 0.9 * len(m)
+    assert drop_rmse <= 1.0
+    # contact time is bounded by the shoe toe-off detector (other room): current floor
+    ct_rmse, n = _rmse(table["contact_time"][m[:, 1]], tr["contact_time"][m[:, 0]])
+    assert n >= 0.9 * len(m) and ct_rmse <= 0.05
+    st_rmse, n = _rmse(table["step_time"][m[:, 1]], tr["step_time"][m[:, 0]])
+    assert n >= 0.9 * len(m) and st_rmse <= 0.01
+
+
+def test_fields_types_and_derived_values():
+    run = simulate("symmetric-runner", duration=20.0, fs=FS, seed=22)
+    table = imustream.analyze_run(FS, **_args(run))
+    assert table.fields == STEP_FIELDS
+    arrays = table.to_dict()
+    n = len(table)
+    assert n > 30
+    for name in STEP_FIELDS:
+        assert arrays[name].shape == (n,)
+    assert set(arrays["side"]) == {"left", "right"}
+    assert arrays["has_gap"].dtype == bool and arrays["clipped"].dtype == bool
+    ok = np.isfinite(arrays["step_time"])
+    np.testing.assert_allclose(arrays["cadence"][ok], 60.0 / arrays["step_time"][ok])
+    assert np.all(np.diff(arrays["ic_time"]) > 0)
+    assert 150 < np.nanmedian(arrays["cadence"]) < 190
+    assert np.all(arrays["impact_peak"][np.isfinite(arrays["impact_peak"])] > 9.81)
+    with pytest.raises(KeyError, match="no step field"):
+        table["speed"]
+    assert table.events and all(e.emitted_time >= e.time - 1e-9 for e in table.events)
+
+
+def test_pelvis_only_and_shoes_only():
+    run = simulate("right-hip-drop", duration=40.0, fs=FS, seed=23)
+    tr = run.truth
+    pelvis = imustream.analyze_run(FS, **_args(run, ("pelvis",)))
+    m = _matched(pelvis, tr)
+    assert len(m) >= 0.9 * len(tr["ic_time"])  # sides from the pelvis alone
+    rmse, _ = _rmse(pelvis["pelvic_drop_deg"][m[:, 1]], tr["pelvic_drop_deg"][m[:, 0]])
+    assert rmse <= 1.0
+    assert np.isnan(pelvis["impact_peak"]).all()
+    shoes = imustream.analyze_run(FS, **_args(run, ("shoe_left", "shoe_right")))
+    assert len(_matched(shoes, tr)) >= 0.97 * len(tr["ic_time"])
+    assert np.isnan(shoes["pelvic_drop_deg"]).all()
+
+
+def test_nominal_rate_without_times_and_chunk_independence():
+    run = simulate("symmetric-runner", duration=20.0, fs=FS, seed=24)
+    arrays = {s: (run.sensors[s].acc, run.sensors[s].gyr) for s in SENSORS}
+    a = imustream.analyze_run(FS, **arrays, chunk=64)
+    b = imustream.analyze_run(FS, **arrays, chunk=5)
+    for name in STEP_FIELDS:
+        np.testing.assert_array_equal(a[name], b[name])
+    assert len(_matched(a, run.truth)) >= 0.97 * len(run.truth["ic_time"])
+
+
+def test_alerts_right_hip_drop_fires_symmetric_silent_no_flicker():
+    hip = simulate("right-hip-drop", duration=60.0, fs=FS, seed=25, mounting="random")
+    sym = simulate("symmetric-runner", duration=60.0, fs=FS, seed=25, mounting="random")
+    t_hip = imustream.analyze_run(FS, **_args(hip))
+    t_sym = imustream.analyze_run(FS, **_args(sym))
+    assert t_sym.alerts == []
+    keys = {(a.metric, a.side) for a in t_hip.alerts}
+    assert ("pelvic_drop_deg", "left") in keys
+    for key in keys:  # each alert turns on once and stays on: no flicker
+        transitions = [a.active for a in t_hip.alerts if (a.metric, a.side) == key]
+        assert transitions == [True]
+
+
+@pytest.mark.slow
+def test_fatigue_drift_alert_fires_once_drop_diverges():
+    run = simulate("fatigue-drift", duration=480.0, fs=FS, seed=0)
+    table = imustream.analyze_run(FS, **_args(run))
+    drop = [a for a in table.alerts if a.metric == "pelvic_drop_deg"]
+    assert len(drop) == 1 and drop[0].active and drop[0].side == "left"
+    # truth: left drop 4 + 0.5 deg/min (after the 3 s standing); alert at >= 3 deg difference
+    assert 300.0 < drop[0].time < 440.0
+    assert "Right hip drops more during left stance" in drop[0].message
+    assert [a for a in table.alerts if a.metric != "pelvic_drop_deg"] == []
+
+
+def test_input_validation():
+    acc = np.tile([0.0, 0.0, 9.81], (100, 1))
+    gyr = np.zeros((100, 3))
+    with pytest.raises(ValueError, match="at least one sensor"):
+        imustream.analyze_run(FS)
+    with pytest.raises(ValueError, match="positive number"):
+        imustream.analyze_run(0.0, pelvis=(acc, gyr))
+    with pytest.raises(ValueError, match="no rate for"):
+        imustream.analyze_run({"pelvis": FS}, shoe_left=(acc, gyr))
+    with pytest.raises(ValueError, match=r"acc must have shape \(N, 3\)"):
+        imustream.analyze_run(FS, pelvis=(acc[:, :2], gyr))
+    with pytest.raises(ValueError, match="gyr must have the same shape"):
+        imustream.analyze_run(FS, pelvis=(acc, gyr[:50]))
+    with pytest.raises(ValueError, match="NaN"):
+        bad = acc.copy()
+        bad[5, 0] = math.nan
+        imustream.analyze_run(FS, pelvis=(bad, gyr))
+    with pytest.raises(ValueError, match="shoe_left needs a gyroscope"):
+        imustream.analyze_run(FS, shoe_left=(acc, None))
+    with pytest.raises(ValueError, match="must be a tuple"):
+        imustream.analyze_run(FS, pelvis=acc)
+    with pytest.raises(ValueError, match="strictly increasing"):
+        imustream.analyze_run(FS, pelvis=(acc, gyr, np.zeros(100)))
+    with pytest.raises(ValueError, match="chunk"):
+        imustream.analyze_run(FS, pelvis=(acc, gyr), chunk=0)
+    quiet = imustream.analyze_run(FS, pelvis=(acc, gyr))  # standing still: no steps, no error
+    assert len(quiet) == 0 and quiet["pelvic_drop_deg"].shape == (0,)
