@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 
 from ..types import Alert, Gap, InitialContact, Marker, StateChange, Step, ToeOff
 from .logformat import Kind
@@ -12,8 +11,7 @@ Record = Gap | StateChange | InitialContact | ToeOff | Step | Alert | Marker
 
 
 def _clean(value: object) -> object:
-    if isinstance(value, float) and not math.isfinite(value):
-        return value  # json allow_nan round-trips NaN/inf
+    """A JSON-safe copy (NaN/inf floats are kept: the log's JSON allows them)."""
     if isinstance(value, dict):
         return {str(k): _clean(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
