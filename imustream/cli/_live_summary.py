@@ -78,10 +78,11 @@ def stream_live(
     with view:
         ble.start()
         try:
-            while ble.running:
-                session.drain(ble.queue, max_items=20000)
+            while ble.running or not ble.queue.empty():
+                # small chunks: the summary advances smoothly even when data arrives in bursts
+                if not session.drain(ble.queue, max_items=500):
+                    time.sleep(0.05)
                 view.update(session)
-                time.sleep(0.05)
         except KeyboardInterrupt:
             view.console.print("stopping (Ctrl-C)...")
         finally:
