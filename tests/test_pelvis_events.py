@@ -71,13 +71,20 @@ def reference_events(acc: np.ndarray, p: kernel.PelvisParams) -> tuple[list, lis
             break
         a = i + arm[0]
         fire = np.flatnonzero(dev[a + 1 :] > h[a + 1 :])
-        if not len(fire):
-            break
-        b = a + 1 + fire[0]
-        # emission: first sample >= b where both derivatives fell below half their running max
+        b = a + 1 + fire[0] if len(fire) else n
+        # emission: running - rise past its steepest point and above 1 g (valley in flight);
+        # otherwise - after the step is confirmed (b), both derivatives below half their max
         done = None
-        for e in range(b, n):
-            if fd[e] < 0.5 * fd[a + 1 : e + 1].max() and sd[e] < 0.5 * sd[a + 1 : e + 1].max():
+        fmax = np.maximum.accumulate(fd[a + 1 :])
+        smax = np.maximum.accumulate(sd[a + 1 :])
+        valleys = np.minimum.accumulate(fast[a:])
+        for e in range(a + 1, n):
+            valley = valleys[min(e, b) - a]
+            running = valley < p.flight_frac * gm[e]
+            if running and fast[e] > gm[e] and fd[e] < 0.5 * fmax[e - a - 1]:
+                done = e
+                break
+            if e >= b and fd[e] < 0.5 * fmax[e - a - 1] and sd[e] < 0.5 * smax[e - a - 1]:
                 done = e
                 break
         if done is None:
@@ -86,8 +93,7 @@ def reference_events(acc: np.ndarray, p: kernel.PelvisParams) -> tuple[list, lis
         ks = a + 1 + int(np.argmax(sd[a + 1 : done + 1]))
         tf = refine(fd, kf) if kf < done else kf
         ts = refine(sd, ks) if ks < done else ks
-        valley = fast[a : b + 1].min()
-        if valley < p.flight_frac * gm[done]:
+        if running:
             ics.append(tf - (fast[kf] - valley) / max(fd[kf], 1e-12) - p.gd_fast)
             lvl = p.to_frac * gm
             peak = np.maximum.accumulate(fast[done:])
@@ -101,7 +107,13 @@ def reference_events(acc: np.ndarray, p: kernel.PelvisParams) -> tuple[list, lis
                 tos.append(e - 1 + (fast[e - 1] - lvl[e]) / (fast[e - 1] - fast[e]) - p.gd_fast)
         else:
             ics.append(ts - p.gd_slow)
-        i = done + 1
+        if done < b:  # emitted before the step was confirmed: wait for the stance first
+            stance = np.flatnonzero(dev[done + 1 :] > h[done + 1 :])
+            if not len(stance):
+                break
+            i = done + 1 + stance[0] + 1
+        else:
+            i = done + 1
     return ics, tos
 
 

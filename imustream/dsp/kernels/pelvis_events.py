@@ -70,7 +70,7 @@ _N_F = 25
 
 # int state indices
 _I_N = 0
-_I_PHASE = 1  # 0 idle, 1 armed (below), 2 fired (above, waiting for the steep point to pass)
+_I_PHASE = 1  # 0 idle, 1 armed (below), 2 fired (above), 3 IC emitted early, wait for stance
 _I_TO_WAIT = 2  # 1 after a running IC until its TO
 _I_PARITY = 3  # alternation parity of the next IC output
 _I_N_IC = 4  # ICs output
@@ -338,6 +338,9 @@ def pelvis_events(
                 f[_F_FD_MAX] = -1e300
                 f[_F_SD_MAX] = -1e300
                 f[_F_F_VALLEY] = fast
+        elif phase == 3:
+            if dev > h:  # the stance after an early (running) IC: ready for the next step
+                iv[_I_PHASE] = 0
         else:
             if phase == 1 and fast < f[_F_F_VALLEY]:
                 f[_F_F_VALLEY] = fast
@@ -355,8 +358,12 @@ def pelvis_events(
                 f[_F_SD_IDX] = n - 1 + _peak_offset(f[_F_SD_PREV2], f[_F_SD_PREV], sd)
             if phase == 1 and dev > h:
                 iv[_I_PHASE] = 2
-            if iv[_I_PHASE] == 2 and fd < 0.5 * f[_F_FD_MAX] and sd < 0.5 * f[_F_SD_MAX]:
-                running = f[_F_F_VALLEY] < p.flight_frac * gm
+            running = f[_F_F_VALLEY] < p.flight_frac * gm
+            # running: emit as soon as the rise out of flight is past its steepest point and
+            # above 1 g; walking: once the step is confirmed and both rises have turned
+            early = running and fast > gm and fd < 0.5 * f[_F_FD_MAX]
+            late = iv[_I_PHASE] == 2 and fd < 0.5 * f[_F_FD_MAX] and sd < 0.5 * f[_F_SD_MAX]
+            if early or late:
                 if running:
                     slope = max(f[_F_FD_MAX], 1e-12)
                     t_ic = f[_F_FD_IDX] - (f[_F_FD_VAL] - f[_F_F_VALLEY]) / slope - p.gd_fast
@@ -375,7 +382,7 @@ def pelvis_events(
                 if p.sides and iv[_I_C_TAIL] - iv[_I_C_HEAD] < CAL_QUEUE:
                     st.c_idx[iv[_I_C_TAIL] % CAL_QUEUE] = i_ic
                     iv[_I_C_TAIL] += 1
-                iv[_I_PHASE] = 0
+                iv[_I_PHASE] = 0 if iv[_I_PHASE] == 2 else 3
                 iv[_I_TO_WAIT] = 1 if running else 0
                 f[_F_FAST_PEAK] = fast
         # running TO: fast a_v falls through to_frac * |g| after the stance peak
