@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from imustream.errors import ConfigError
 from imustream.sim import (
@@ -319,3 +321,78 @@ def test_foot_is_quiet_in_mid_stance():
         assert np.allclose(np.linalg.norm(sig.acc[w], axis=1), 9.81, atol=1e-9)
         checked += 1
     assert checked > 20
+
+
+def test_running_drop_truth_equals_commanded_amplitude_per_step():
+    """In running, stances do not overlap, so the drop measured on the orientation must equal
+    each step's commanded amplitude: two independent routes to the same number."""
+    vr = VirtualRunner("right-hip-drop", fs=100.0, seed=16, duration=30.0)
+    tr, plan = vr.truth, vr.plan
+    ok = np.isfinite(tr["to_time"])
+    idx = np.searchsorted(plan.ic, tr["ic_time"][ok])
+    assert np.allclose(tr["pelvic_drop_deg"][ok], plan.drop_amp[idx], atol=1e-6)
+
+
+def test_short_run_nan_and_dict_mounting_inputs():
+    short = simulate("symmetric-runner", duration=1.0, fs=100.0)
+    assert all(short.truth[f].shape == (0,) for f in TRUTH_FIELDS)
+    assert short.sensors["pelvis"].acc.shape == (100, 3)
+    with pytest.raises(ConfigError, match="drop_left_deg"):
+        simulate("symmetric-runner", duration=2.0, drop_left_deg=float("nan"))
+    with pytest.raises(ConfigError, match="pause"):
+        simulate("symmetric-runner", duration=2.0, pauses=((1.0, 2.0),))  # inside standing
+    rot = np.array([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [-1.0, 0.0, 0.0]])
+    run = simulate("symmetric-runner", duration=2.0, mounting={"pelvis": rot, "shoe_left": None})
+    assert np.array_equal(run.sensors["pelvis"].mounting, rot)
+    assert np.array_equal(run.sensors["shoe_left"].mounting, np.eye(3))
+    assert np.array_equal(run.sensors["shoe_right"].mounting, np.eye(3))  # absent = identity
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    walk=st.booleans(),
+    cadence=st.floats(150.0, 190.0),
+    duty=st.floats(0.3, 0.45),
+    contact_asym=st.floats(-15.0, 15.0),
+    step_asym=st.floats(-8.0, 8.0),
+    drops=st.tuples(st.floats(0.0, 12.0), st.floats(0.0, 12.0)),
+    neutral=st.floats(-3.0, 3.0),
+    seed=st.integers(0, 2**31),
+)
+def test_truth_follows_parameters_for_any_gait(
+    walk, cadence, duty, contact_asym, step_asym, drops, neutral, seed
+):
+    if walk:
+        cadence, contact = cadence - 60.0, (60.0 / (cadence - 60.0)) * (1.0 + duty)
+    else:
+        contact = (60.0 / cadence) * duty * 2
+    run = simulate(
+        "treadmill-walk" if walk else "symmetric-runner",
+        duration=40.0,
+        fs=50.0,
+        seed=seed,
+        cadence=cadence,
+        contact_time=contact,
+        contact_asym_pct=contact_asym,
+        step_asym_pct=step_asym,
+        drop_left_deg=drops[0],
+        drop_right_deg=drops[1],
+        neutral_obliquity_deg=neutral,
+    )
+    tr = run.truth
+    for s in SENSORS:
+        assert np.all(np.isfinite(run.sensors[s].acc)) and np.all(np.isfinite(run.sensors[s].gyr))
+    left, right = tr["side"] == "left", tr["side"] == "right"
+    ct_l, ct_r = np.nanmean(tr["contact_time"][left]), np.nanmean(tr["contact_time"][right])
+    assert 100 * (ct_l - ct_r) / ((ct_l + ct_r) / 2) == pytest.approx(contact_asym, abs=2.5)
+    st_l, st_r = np.nanmean(tr["step_time"][left]), np.nanmean(tr["step_time"][right])
+    assert 100 * (st_l - st_r) / ((st_l + st_r) / 2) == pytest.approx(step_asym, abs=2.0)
+    assert np.nanmedian(tr["cadence"]) == pytest.approx(cadence, rel=0.1)
+    assert run.neutral_obliquity_deg == pytest.approx(neutral, abs=1e-9)
+    for side, commanded in (("left", drops[0]), ("right", drops[1])):
+        d = tr["pelvic_drop_deg"][tr["side"] == side]
+        d = d[np.isfinite(d)]
+        # running: the commanded amplitude (+-8 % step-to-step); walking: the other side's
+        # overlapping double-support drift can add or remove up to its own amplitude
+        slack = 0.2 * commanded + 0.3 + (max(drops) if walk else 0.0)
+        assert np.mean(d) == pytest.approx(commanded, abs=slack)

@@ -8,6 +8,7 @@ Asymmetries in percent are ``100 * (left - right) / mean``: positive = the left 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -113,6 +114,10 @@ class Scenario:
 
     def validate(self) -> None:
         """Raise ConfigError naming the first inconsistent parameter."""
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if f.name != "disconnects" and not all(math.isfinite(x) for x in _numbers(v)):
+                raise ConfigError(f"scenario {self.name!r}: {f.name}={v!r} is not finite")
         step = 60.0 / self.cadence if self.cadence > 0 else float("nan")
         checks = [
             ("cadence", self.cadence > 0, "must be > 0 steps/min"),
@@ -145,6 +150,15 @@ class Scenario:
         for start, dur in self.pauses:
             if start <= self.standing_s or dur <= 0:
                 raise ConfigError(f"scenario {self.name!r}: bad pause {(start, dur)!r}")
+
+
+def _numbers(v: Any) -> list[float]:
+    """All real numbers inside a (nested tuple) parameter value."""
+    if isinstance(v, tuple):
+        return [x for item in v for x in _numbers(item)]
+    if isinstance(v, float | int) and not isinstance(v, bool):
+        return [v]
+    return []
 
 
 _WALK = dict(
