@@ -80,6 +80,8 @@ class PolarPmdDecoder:
     def __init__(self, p: FirmwareProfile) -> None:
         self.name = p.name
         self.period = 1.0 / p.rate
+        self._offsets: dict[int, np.ndarray] = {}
+        self._nans: dict[int, np.ndarray] = {}
         self.acc_factor = float(
             p.decoder_params.get("acc_factor", (p.acc_range or 8.0) * 1000.0 / 32768.0)
         )
@@ -88,7 +90,18 @@ class PolarPmdDecoder:
         )
 
     def _times(self, ts_ns: int, n: int) -> np.ndarray:
-        return ts_ns * 1e-9 - np.arange(n - 1, -1, -1, dtype=np.float64) * self.period
+        off = self._offsets.get(n)
+        if off is None:
+            off = self._offsets[n] = np.arange(1 - n, 1, dtype=np.float64) * self.period
+        return ts_ns * 1e-9 + off
+
+    def _nan(self, n: int) -> np.ndarray:
+        """A read-only (n, 3) NaN array for the quantity a packet does not carry."""
+        nan = self._nans.get(n)
+        if nan is None:
+            nan = self._nans[n] = np.full((n, 3), np.nan)
+            nan.flags.writeable = False
+        return nan
 
     def __call__(self, payload: bytes | bytearray | memoryview) -> SampleBlock:
         buf = as_bytes(payload)
@@ -114,8 +127,8 @@ class PolarPmdDecoder:
                 vals = raw * (self.acc_factor * unit * MG)
             else:
                 raise DecodeError(f"{self.name}: unsupported ACC frame type {ftype:#04x}")
-            nan = np.full_like(vals, np.nan)
-            return SampleBlock(acc=vals, gyr=nan, t_device=self._times(ts, vals.shape[0]))
+            n = vals.shape[0]
+            return SampleBlock(acc=vals, gyr=self._nan(n), t_device=self._times(ts, n))
         if mtype == GYRO:
             if compressed and kind == 0:
                 vals = parse_delta_frames(data, 3, 16) * (self.gyr_factor * DEG)
@@ -124,7 +137,7 @@ class PolarPmdDecoder:
                 vals = raw.astype(np.uint32).view(np.float32) * (self.gyr_factor * DEG)
             else:
                 raise DecodeError(f"{self.name}: unsupported GYRO frame type {ftype:#04x}")
-            vals = vals.astype(np.float64)
-            nan = np.full_like(vals, np.nan)
-            return SampleBlock(acc=nan, gyr=vals, t_device=self._times(ts, vals.shape[0]))
+            vals = vals.astype(np.float64, copy=False)
+            n = vals.shape[0]
+            return SampleBlock(acc=self._nan(n), gyr=vals, t_device=self._times(ts, n))
         raise DecodeError(f"{self.name}: measurement type {mtype} is not ACC (2) or GYRO (5)")
