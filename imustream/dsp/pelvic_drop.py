@@ -53,7 +53,8 @@ class PelvicDrop:
     min_stances : int
         Stances per side needed before the ML axis is trusted (:attr:`ready`).
     n_baseline : int
-        Stances whose transitions (IC, TO) define the running neutral obliquity.
+        Stances whose transitions (IC, TO) define the running neutral obliquity
+        (0 = always use the standing neutral or the run mean: for comparison only).
     keep_s : float
         Seconds of attitude history kept for stances not evaluated yet.
     **ahrs
@@ -92,7 +93,7 @@ class PelvicDrop:
         self._up_n = 0
         self._v = np.zeros(3)
         self._n_side = {"left": 0, "right": 0}
-        self._transitions: deque[np.ndarray] = deque(maxlen=self.n_baseline)
+        self._transitions: deque[np.ndarray] = deque(maxlen=self.n_baseline or 8)
         self._baselines: OrderedDict[float, np.ndarray] = OrderedDict()
         self._axis: np.ndarray | None = None
 
@@ -176,7 +177,9 @@ class PelvicDrop:
         if m is None:
             return math.nan
         base = self._baselines.get(ic_time) if ic_time is not None else None
-        if base is None and self._transitions:
+        if self.n_baseline == 0:
+            base = None
+        elif base is None and self._transitions:
             base = np.mean(self._transitions, axis=0)
         if base is not None:
             up = base / np.linalg.norm(base)
