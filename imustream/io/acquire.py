@@ -10,7 +10,7 @@ import numpy as np
 
 from ..types import Gap, LinkState, SampleBlock, StateChange
 from .decode import DecodedSensor
-from .logreader import LogContents
+from .logreader import LogContents, RawStream
 
 
 def state_changes(contents: LogContents) -> list[StateChange]:
@@ -63,7 +63,7 @@ def decode_with_acquisition(
     decoded = {}
     for sensor, bl in blocks.items():
         raw = contents.streams[sensor]
-        decoded[sensor] = _assemble(bl, raw.host_ns)
+        decoded[sensor] = _assemble(bl, raw, profiles[sensor].decode)
         decoded[sensor].gaps = gaps[sensor]
     stats = {}
     for sensor, st in acq.stats.items():
@@ -72,7 +72,16 @@ def decode_with_acquisition(
     return decoded, stats
 
 
-def _assemble(blocks: list[SampleBlock], host_ns: np.ndarray) -> DecodedSensor:
+def _same_packet(a: SampleBlock, b: SampleBlock) -> bool:
+    if a.seq is not None or b.seq is not None:
+        return a.seq == b.seq
+    if a.t_device is not None and b.t_device is not None:
+        return bool(np.array_equal(a.t_device, b.t_device))
+    return bool(np.array_equal(a.acc, b.acc))
+
+
+def _assemble(blocks: list[SampleBlock], raw: RawStream, decode: Any) -> DecodedSensor:
+    host_ns = raw.host_ns
     n_pk = host_ns.size
     seq = np.full(n_pk, -1, np.int64)
     used = np.zeros(n_pk, bool)
@@ -81,10 +90,19 @@ def _assemble(blocks: list[SampleBlock], host_ns: np.ndarray) -> DecodedSensor:
         return DecodedSensor(
             np.zeros((0, 3)), np.zeros((0, 3)), z, z, np.zeros(0, np.int64), seq, used
         )
-    # the notification each block came from: its arrival time (nondecreasing per sensor)
+    # the notification each block came from: same arrival time (nondecreasing per sensor);
+    # packets that arrived together (a reordered pair) are told apart by their content
     pk = np.searchsorted(host_ns, [b.host_ns for b in blocks])
-    pk = np.minimum(pk, n_pk - 1)
-    for b, p in zip(blocks, pk, strict=True):
+    for j, b in enumerate(blocks):
+        p = int(pk[j])
+        if p + 1 < n_pk and host_ns[p + 1] == host_ns[p]:
+            q = p
+            while q < n_pk and host_ns[q] == host_ns[p]:
+                if not used[q] and _same_packet(decode(raw.payload(q)), b):
+                    p = q
+                    break
+                q += 1
+        pk[j] = p
         used[p] = True
         if b.seq is not None:
             seq[p] = b.seq
