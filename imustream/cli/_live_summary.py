@@ -11,7 +11,8 @@ def make_pipeline(rates: dict[str, float], profiles: dict[str, Any]):
     from ..dsp.pipeline import Pipeline
 
     acc_range = {s: p.acc_full_scale for s, p in profiles.items() if p.acc_full_scale}
-    return Pipeline(dict(rates), acc_range=acc_range)
+    gyro = {s: tuple(p.streams) != ("acc",) for s, p in profiles.items()}  # e.g. Polar H10
+    return Pipeline(dict(rates), acc_range=acc_range, gyro=gyro)
 
 
 def run_live(**kwargs: Any) -> int:

@@ -283,7 +283,7 @@ class SimulatedDevice:
     def write(self, char_uuid: str, data: bytes) -> None:
         """A GATT write from the central: configure/start/stop commands."""
         item = (_uuid(char_uuid), bytes(data))
-        if item in self._stop and (self._stream is None or self._stream.started):
+        if item in self._stop and not any(seq[:1] == (item,) for seq in self._start_table):
             self._stop_stream()
             return
         self._writes.append(item)

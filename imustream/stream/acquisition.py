@@ -86,6 +86,8 @@ class _Track:
     pending_segment: bool = False
     segment: int = 0
     bad_streak: int = 0
+    pairer: Any = None  # sync.QuantityPairer for devices notifying acc and gyro separately
+    last_host_ns: int = 0
     dup_streak: int = 0
 
 
@@ -119,7 +121,7 @@ class Acquisition:
         reorder_hold_s: float = 0.1,
         clock_window_s: float = 30.0,
     ) -> None:
-        from ..sync import ClockMapper
+        from ..sync import ClockMapper, QuantityPairer
 
         self.origin_ns = origin_ns
         self.reorder_window = int(reorder_window)
@@ -139,6 +141,9 @@ class Acquisition:
                 has_time=has_time,
                 seq_mod=(1 << profile.seq_bits) if profile.seq_bits else None,
                 wrap_s=profile.timestamp_wrap_s if has_time else None,
+                pairer=QuantityPairer(fs)
+                if len(getattr(profile, "streams", ("imu",))) > 1
+                else None,
             )
 
     @property
@@ -187,6 +192,7 @@ class Acquisition:
             raise KeyError(f"Acquisition has no sensor {sensor!r} (known: {list(self.tracks)})")
         if self.origin_ns is None:
             self.origin_ns = int(host_ns)
+        tr.last_host_ns = int(host_ns)
         st = tr.stats
         try:
             block = tr.profile.decode(payload)
@@ -203,16 +209,24 @@ class Acquisition:
             return []
         tr.bad_streak = 0
         st.packets += 1
-        held = self._stamp(tr, int(host_ns), block)
-        if held is None:
-            return []
-        heapq.heappush(tr.held, held)
-        return self._release(tr, now_ns=int(host_ns))
+        blocks = [block] if tr.pairer is None else tr.pairer.push(block)
+        out: list[SampleBlock | Gap] = []
+        for b in blocks:
+            held = self._stamp(tr, int(host_ns), b)
+            if held is not None:
+                heapq.heappush(tr.held, held)
+                out += self._release(tr, now_ns=int(host_ns))
+        return out
 
     def flush(self) -> list[SampleBlock | Gap]:
         """Release every held packet (end of a session)."""
         out: list[SampleBlock | Gap] = []
         for tr in self.tracks.values():
+            if tr.pairer is not None:
+                for b in tr.pairer.flush():
+                    held = self._stamp(tr, tr.last_host_ns, b)
+                    if held is not None:
+                        heapq.heappush(tr.held, held)
             out += self._release(tr, flush=True)
         return out
 
@@ -353,7 +367,8 @@ class Acquisition:
             tr.mapper.reset()
             tr.segment += 1
             flags |= BlockFlags.NEW_SEGMENT
-        tr.mapper.observe(float(t_dev[-1]), host_s)
+        if tr.mapper.observe(float(t_dev[-1]), host_s) and not new_segment:
+            flags |= BlockFlags.NEW_SEGMENT  # the mapper saw a device clock restart
         origin = self.origin_ns * 1e-9
         t_session = np.asarray(tr.mapper.to_host(t_dev), dtype=np.float64) - origin
         if not new_segment and tr.last_session is not None:
