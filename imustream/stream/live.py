@@ -34,7 +34,10 @@ class LiveSession:
     ring_seconds : float
         Seconds of samples kept per sensor in :attr:`rings`.
     on_output : callable, optional
-        Called with every block, gap, step and alert (e.g. a recorder).
+        Called with every block, gap, step and alert.
+    on_raw : callable, optional
+        Called with every queue item before decoding: ``(host_ns, sensor, bytes)`` tuples and
+        StateChange records (e.g. a session-log recorder that keeps the raw notifications).
     """
 
     def __init__(
@@ -43,8 +46,10 @@ class LiveSession:
         pipeline: Any | None = None,
         ring_seconds: float = 30.0,
         on_output: Callable[[Any], None] | None = None,
+        on_raw: Callable[[Any], None] | None = None,
     ) -> None:
         self.acquisition = acquisition
+        self.on_raw = on_raw
         self.pipeline = pipeline
         self.on_output = on_output
         self.rings = {
@@ -79,6 +84,8 @@ class LiveSession:
     def handle(self, item: Any) -> None:
         """Handle one queue item."""
         self.items += 1
+        if self.on_raw is not None:
+            self.on_raw(item)
         for out in self.acquisition.handle(item):
             self._route(out)
 
