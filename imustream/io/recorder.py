@@ -6,6 +6,7 @@ import os
 import queue
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,7 +76,9 @@ class Recorder:
             if msg:
                 raise RecordingError(msg)
         self._writer = SessionLogWriter(self.path, header, fsync_interval=fsync_interval)
-        self._q: queue.Queue = queue.Queue(maxsize=queue_size)
+        # deque.append/popleft are atomic under the GIL: no lock on the acquisition thread
+        self._q: deque[tuple[int, str, bytes]] = deque()
+        self._queue_size = int(queue_size)
         self._records: queue.SimpleQueue = queue.SimpleQueue()
         self._drops: dict[str, list[int]] = {}  # sensor -> [count, first_ns, last_ns]
         self._drop_lock = threading.Lock()
@@ -89,12 +92,9 @@ class Recorder:
     # -- producer side (any thread) -------------------------------------------------------
     def notify(self, host_ns: int, sensor: str, payload: bytes) -> bool:
         """Queue one raw notification; ``False`` if it was dropped (queue full or stopped)."""
-        if not self._stop.is_set():
-            try:
-                self._q.put_nowait((host_ns, sensor, payload))
-                return True
-            except queue.Full:
-                pass
+        if not self._stop.is_set() and len(self._q) < self._queue_size:
+            self._q.append((host_ns, sensor, payload))
+            return True
         with self._drop_lock:
             d = self._drops.get(sensor)
             if d is None:
@@ -183,15 +183,12 @@ class Recorder:
                 w.write_json(
                     Kind.OVERFLOW, {"sensor": sensor, "n": n, "first_ns": first, "last_ns": last}
                 )
-        get = self._q.get_nowait
+        pop = self._q.popleft
         sensors: list[str] = []
         host: list[int] = []
         payloads: list[bytes] = []
-        while True:
-            try:
-                h, s, p = get()
-            except queue.Empty:
-                break
+        for _ in range(len(self._q)):  # only what is queued now: one bounded batch
+            h, s, p = pop()
             host.append(h)
             sensors.append(s)
             payloads.append(p)
