@@ -412,7 +412,7 @@ def pelvis_events(
                 for c in range(3):
                     f[_F_D + c] += buf2[c] - buf[c]
                 iv[_I_N_CAL] += 1
-        known = _lateral_axis(st, p, buf)
+        known = iv[_I_Q_HEAD] < iv[_I_Q_TAIL] and _lateral_axis(st, p, buf)
         n_out = _emit_queue(
             st, p, n, buf[0], buf[1], buf[2], known, False,
             out_kind, out_idx, out_side, out_emit, n_out,
