@@ -94,3 +94,25 @@ def test_demo_over_bumble_radio():
     assert all(s.state for s in session.stats.values())
     states = {st.state for st in session.stats.values()}
     assert states == {LinkState.STOPPED.value}
+
+
+def test_live_view_on_a_terminal():
+    setup = simulated_setup("right-hip-drop", duration=30, seed=0)
+    out = io.StringIO()
+    session = stream_live(
+        targets=setup.targets,
+        backend=setup.backend,
+        profiles=setup.profiles,
+        rates=setup.rates,
+        speed=math.inf,
+        duration=20.0,
+        setup=setup.setup,
+        teardown=setup.teardown,
+        analysis=True,
+        console=Console(file=out, width=160, force_terminal=True),
+    )
+    text = out.getvalue()
+    assert "\x1b[" in text  # redrawn in place with ANSI control codes
+    assert "gait, whole session: cadence" in text
+    assert session.steps and any(a.active for a in session.alerts)
+    assert "ALERT" in text

@@ -60,12 +60,12 @@ def sensor_table(stats: dict[str, Any], title: str = "sensors") -> Table:
 
 
 def metrics_table(metrics: dict[str, float], alerts: list[Any], title: str = "gait") -> Table:
-    """Cadence, contact time and pelvic drop (left/right) plus the active alerts."""
-    table = Table(title=title, title_justify="left", expand=False)
+    """Cadence (in the title), contact time and pelvic drop left/right, then active alerts."""
+    cadence = _num(metrics.get("cadence"), "{:.0f}", " steps/min")
+    table = Table(title=f"{title}: cadence {cadence}", title_justify="left", expand=False)
     table.add_column("metric")
     table.add_column("left", justify="right")
     table.add_column("right", justify="right")
-    table.add_row("cadence (steps/min)", _num(metrics.get("cadence"), "{:.0f}"), "")
     table.add_row(
         "contact time (ms)",
         _num(metrics.get("contact_left")),
