@@ -73,7 +73,7 @@ class Scenario:
     swing_yaw_deg: float = 6.0  #: toes turned in (medially) in mid-swing
     land_velocity: tuple[float, float] = (0.4, -0.9)  #: heel (forward, down) m/s at IC
     impact_duration: float = 0.015  #: s heel deceleration after IC (shoe impact transient)
-    clearance: float = 0.25  #: heel height at mid-swing, m
+    clearance: float = 0.12  #: height of the foot's lowest point at the swing peak, m
     step_width: float = 0.16  #: lateral distance between feet, m
     toe_out_deg: float = 5.0  #: feet point outward by this yaw
     shoe_lever: tuple[float, float, float] = (0.12, 0.0, 0.07)  #: sensor from heel, foot frame m
@@ -183,7 +183,7 @@ _WALK = dict(
     heel_off_frac=0.6,
     land_velocity=(0.3, -0.5),
     impact_duration=0.012,
-    clearance=0.08,
+    clearance=0.03,
     step_width=0.12,
 )
 

@@ -10,7 +10,7 @@ edge up (inversion of the left foot is roll < 0, of the right foot roll > 0). Pe
   ``foot_length`` ahead of the heel up to ``toe_off_angle_deg`` at TO.
 * swing: the foot keeps plantarflexing to ``swing_max_deg``, then rotates forward (the large
   mid-swing angular-rate peak) back to the strike angle; the heel follows a C2 path with
-  ``clearance`` height to the next landing point.
+  its lowest point ``clearance`` above the ground at the swing peak, to the next landing point.
 
 Every piece is a quintic in time, so the accelerometer and gyroscope follow exactly from the
 same trajectory. IC = first ground contact (start of the heel deceleration), TO = last contact.
@@ -128,7 +128,8 @@ class FootModel:
         p2, v2 = land[nxt], v_land[nxt]
         vel = (p2 - p0) / swing[:, None]
         p1 = p0 + sc.swing_peak_frac * (p2 - p0)
-        p1[:, 2] = sc.clearance
+        # lowest point of the foot (toe when plantarflexed) `clearance` above the ground
+        p1[:, 2] = sc.clearance + sc.foot_length * np.maximum(np.sin(swing_max[lift]), 0.0)
         vel[:, 2] = 0.0
         zz = np.zeros_like(p0)
         vt = v_land[lnd] * t_imp
