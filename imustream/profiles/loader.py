@@ -67,6 +67,9 @@ _KEYS: dict[str, set[str]] = {
         "samples_per_packet",
         "packet_size",
         "pad_to",
+        "continuation_type",
+        "continuation_strip",
+        "notification_rate",
         "header",
         "sample",
         "sample_blocks",
@@ -279,7 +282,24 @@ def _layout(ctx: _Ctx, lay: dict, decoder: str) -> tuple[Layout | None, int | No
         acc=acc,
         gyr=gyr,
         mag=mag,
+        continuation_type=ctx.get(lay, "continuation_type", "layout", int, None),
+        continuation_strip=ctx.get(lay, "continuation_strip", "layout", int, 0),
+        notification_rate=ctx.get(lay, "notification_rate", "layout", float, None),
     )
+    if layout.continuation_type is not None:
+        if not header or header[0].type != "u8" or header[0].value is None:
+            raise ctx.fail(
+                "layout.continuation_type", "needs a first header field of type u8 with a value"
+            )
+        if spp is not None or layout.notification_rate is None:
+            raise ctx.fail(
+                "layout.continuation_type",
+                'needs samples_per_packet = "variable" and layout.notification_rate',
+            )
+        if not 1 <= layout.continuation_strip <= layout.header_size:
+            raise ctx.fail("layout.continuation_strip", "must be 1..header size bytes")
+    if layout.notification_rate is not None and not layout.notification_rate > 0:
+        raise ctx.fail("layout.notification_rate", "must be positive")
     psize = ctx.get(lay, "packet_size", "layout", int, None)
     if spp is not None:
         computed = layout.header_size + spp * layout.sample_size

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from ..types import SampleBlock
+    from .assembler import Reassembler
 
 __all__ = ["FieldSpec", "FirmwareProfile", "GattWrite", "Layout", "WriteTemplate"]
 
@@ -95,6 +96,9 @@ class Layout:
     acc: tuple[str, str, str] | None
     gyr: tuple[str, str, str] | None
     mag: tuple[str, str, str] | None
+    continuation_type: int | None = None
+    continuation_strip: int = 0
+    notification_rate: float | None = None
 
     @property
     def header_size(self) -> int:
@@ -307,6 +311,16 @@ class FirmwareProfile:
             _decode=None,
         )
         return replace(p, _decode=build_decoder(p))
+
+    def assembler(self) -> Reassembler:
+        """A new per-connection reassembler for notifications split over several packets.
+
+        Feed every notification of one link through ``push(payload) -> list[bytes]`` and
+        decode what it returns; for devices that never split packets it passes them through.
+        """
+        from .assembler import Reassembler
+
+        return Reassembler(self)
 
     def load_file(self, path: str) -> FirmwareProfile:
         """Validate the TOML file at ``path`` (same as :func:`imustream.profiles.load`)."""

@@ -44,6 +44,21 @@ class _FieldsEncoder:
             return self.lay.samples_per_packet
         return (MAX_PAYLOAD - self.lay.header_size) // self.lay.sample_size
 
+    def split_limit(self) -> int:
+        """Samples that fit a DATA + continuation pair (devices that split notifications)."""
+        if self.lay.continuation_type is None:
+            return self.max_samples()
+        room = 2 * MAX_PAYLOAD - self.lay.header_size - self.lay.continuation_strip
+        return room // self.lay.sample_size
+
+    def split(self, payload: bytes) -> list[bytes]:
+        """``[payload]``, or a first part and a continuation when it exceeds one packet."""
+        lay = self.lay
+        if lay.continuation_type is None or len(payload) <= MAX_PAYLOAD:
+            return [payload]
+        head = bytes([lay.continuation_type]) + payload[1 : lay.continuation_strip]
+        return [payload[:MAX_PAYLOAD], head + payload[MAX_PAYLOAD:]]
+
     def encode(self, acc, gyr, t_first, seq) -> bytes:
         p, lay = self.p, self.lay
         n = acc.shape[0]
@@ -193,7 +208,9 @@ class PacketEncoder:
         Device options (default: the profile's); they set scales and timestamps.
     samples_per_packet : int, optional
         For variable-size layouts, how many samples one packet carries (default: as many as
-        fit into a 244-byte notification). Ignored for fixed layouts.
+        fit into a 244-byte notification). Ignored for fixed layouts. Profiles whose device
+        splits long notifications (Movesense) accept up to two packets' worth; ``encode``
+        returns the joined payload, ``encode_all`` the packets as sent.
     """
 
     def __init__(
@@ -214,10 +231,10 @@ class PacketEncoder:
             self._impl = _MetaWearPackedEncoder(self.profile)
         else:  # pragma: no cover - every registered decoder has an encoder
             raise ValueError(f"no encoder for decoder {name!r}")
-        limit = self._impl.max_samples()
+        limit = getattr(self._impl, "split_limit", self._impl.max_samples)()
         fixed = self.profile.samples_per_packet is not None
         if samples_per_packet is None or fixed:
-            self._spp = limit
+            self._spp = self._impl.max_samples()
         elif not 1 <= samples_per_packet <= limit:
             raise ValueError(f"samples_per_packet must be 1..{limit} for {self.profile.name!r}")
         else:
@@ -279,7 +296,9 @@ class PacketEncoder:
         t_device_first: float | None = None,
         seq: int | None = None,
     ) -> list[bytes]:
-        """Every notification a device sends for these samples (one per stream)."""
+        """Every notification a device sends for these samples: one per stream, or a first
+        part and a continuation for a Movesense notification longer than one packet."""
         if self.streams == ("imu",):
-            return [self.encode(acc, gyr, t_device_first, seq)]
+            payload = self.encode(acc, gyr, t_device_first, seq)
+            return self._impl.split(payload) if hasattr(self._impl, "split") else [payload]
         return [self.encode(acc, gyr, t_device_first, seq, stream=s) for s in self.streams]

@@ -1,0 +1,62 @@
+"""Reassemble notifications that a device splits over two packets.
+
+The Movesense gatt_sensordata_app sends a data notification longer than the link allows as a
+``DATA`` (0x02) packet followed by a ``DATA_PART2`` (0x03) packet whose first two bytes
+(type, reference) are dropped before joining. Profiles describe this with the layout keys
+``continuation_type``, ``continuation_strip`` and ``notification_rate`` (the device sends
+``round(rate / notification_rate)`` samples per complete notification).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .model import FirmwareProfile
+
+__all__ = ["Reassembler"]
+
+
+class Reassembler:
+    """Per-connection reassembly; pass-through for profiles that never split packets.
+
+    Nothing is dropped: a first part that is never completed is returned as it is when the
+    next packet arrives (its decode then raises DecodeError and is counted), and a
+    continuation without a first part is returned as it is too.
+    """
+
+    def __init__(self, p: FirmwareProfile) -> None:
+        lay = p.layout
+        self.active = lay is not None and lay.continuation_type is not None
+        self._held: bytes | None = None
+        if self.active:
+            assert lay is not None and lay.notification_rate is not None
+            self.first_type = lay.header[0].value
+            self.cont_type = lay.continuation_type
+            self.strip = lay.continuation_strip
+            n = max(1, round(p.rate / lay.notification_rate))
+            self.full_size = lay.header_size + n * lay.sample_size
+
+    def reset(self) -> None:
+        """Forget a held first part (after a reconnect)."""
+        self._held = None
+
+    def push(self, payload: bytes | bytearray | memoryview) -> list[bytes]:
+        """Complete payloads (0, 1 or 2) available after this notification."""
+        data = bytes(payload)
+        if not self.active:
+            return [data]
+        out: list[bytes] = []
+        kind = data[0] if data else None
+        if kind == self.cont_type and self._held is not None:
+            out.append(self._held + data[self.strip :])
+            self._held = None
+            return out
+        if self._held is not None:
+            out.append(self._held)  # never completed: surfaces as a decode error
+            self._held = None
+        if kind == self.first_type and len(data) < self.full_size:
+            self._held = data
+            return out
+        out.append(data)
+        return out
