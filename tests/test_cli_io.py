@@ -128,7 +128,7 @@ def test_record_simulated_sensors(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_record_ends_cleanly_on_sigterm(tmp_path):
+def test_record_ends_cleanly_on_sigterm_with_markers_from_stdin(tmp_path):
     import signal
     import subprocess
     import sys
@@ -136,15 +136,32 @@ def test_record_ends_cleanly_on_sigterm(tmp_path):
 
     out = tmp_path / "term.h5"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "imustream", "record", "--duration", "600", "-o", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "imustream",
+            "record",
+            "--duration",
+            "600",
+            "--markers",
+            "-o",
+            str(out),
+        ],
         cwd=REPO,
+        stdin=subprocess.PIPE,
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         text=True,
     )
     line = proc.stderr.readline()
     assert line.startswith("recording"), line + proc.stderr.read()
-    time.sleep(2.0)
+    time.sleep(1.0)
+    proc.stdin.write("pain 4 left knee\n")
+    proc.stdin.flush()
+    time.sleep(0.5)
+    proc.stdin.write("changed shoes\n")
+    proc.stdin.flush()
+    time.sleep(0.5)
     proc.send_signal(signal.SIGTERM)
     err = proc.communicate(timeout=60)[1]
     assert proc.returncode == 0, err
@@ -152,6 +169,20 @@ def test_record_ends_cleanly_on_sigterm(tmp_path):
         s.check_all()
         assert s.complete and s.attrs["end_reason"] == "interrupted"
         assert all(d.n > 0 for d in s.sensors.values())
+        m = s.markers
+        assert m["kind"].tolist() == ["pain", "changed shoes"]
+        assert m["value"][0] == 4.0 and m["text"][0] == "left knee"
+        assert 0.1 < m["time"][1] - m["time"][0] < 2.0  # session clock, in order
+        assert 0 < m["time"][0] < s.duration + 1
+
+
+def test_marker_lines():
+    from imustream.cli.record import parse_marker
+
+    assert parse_marker("pain 4 left knee", 2.0).text == "left knee"
+    assert parse_marker("changed shoes", 2.0).kind == "changed shoes"
+    assert parse_marker("rpe 7.5", 1.0).value == 7.5
+    assert parse_marker("   ", 1.0) is None
 
 
 def test_readme_h5py_example_runs(monkeypatch):

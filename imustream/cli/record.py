@@ -65,6 +65,12 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--keep-log", action="store_true", help="keep the session log after conversion"
     )
+    parser.add_argument(
+        "--markers",
+        action="store_true",
+        help="read markers from stdin while recording, one per line: KIND [VALUE] [TEXT], "
+        "e.g. 'pain 4 left knee' or 'changed shoes'",
+    )
     parser.set_defaults(func=run)
 
 
@@ -136,6 +142,8 @@ def run(args: argparse.Namespace) -> int:
                 )
                 rec = Recorder(log, header, disk_guard=guard).start()
                 live = LiveSession(rec, acq, pipe)
+                if args.markers:
+                    _start_marker_reader(rec, _clock(source), acq.origin_ns, con)
                 con.print(f"recording {source.description} -> {out} (Ctrl-C to stop)")
             live.handle(item)
             if rec.error is not None:
@@ -177,3 +185,45 @@ def run(args: argparse.Namespace) -> int:
     for w in res.warnings:
         con.print(f"[yellow]{w}[/yellow]")
     return 1 if rec.error is not None else 0
+
+
+def parse_marker(line: str, time_s: float):
+    """A Marker from a line ``KIND [VALUE] [TEXT]`` (``None`` for an empty line)."""
+    from ..types import Marker
+
+    words = line.split()
+    if not words:
+        return None
+    value = float("nan")
+    rest = words[1:]
+    if rest:
+        try:
+            value = float(rest[0])
+            rest = rest[1:]
+        except ValueError:
+            pass
+    if math.isnan(value) and rest:  # "changed shoes": a kind of several words
+        return Marker(time_s, " ".join(words), value, "")
+    return Marker(time_s, words[0], value, " ".join(rest))
+
+
+def _clock(source):
+    """The clock of the source's ``host_ns`` (the BLE loop's clock, virtual for simulations)."""
+    import time
+
+    ble = source.extra.get("ble")
+    return ble.now_ns if ble is not None else time.monotonic_ns
+
+
+def _start_marker_reader(rec, now_ns, origin_ns: int, con) -> None:
+    import sys
+    import threading
+
+    def read() -> None:
+        for line in sys.stdin:
+            m = parse_marker(line, (now_ns() - origin_ns) / 1e9)
+            if m is not None and rec.running:
+                rec.record(m)
+                con.print(f"  marker at {m.time:.1f} s: {m.kind} {m.value:g} {m.text}".rstrip())
+
+    threading.Thread(target=read, name="imustream-markers", daemon=True).start()
