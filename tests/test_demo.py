@@ -97,7 +97,7 @@ def test_demo_over_bumble_radio():
 
 
 def test_live_view_on_a_terminal():
-    setup = simulated_setup("right-hip-drop", duration=30, seed=0)
+    setup = simulated_setup("right-hip-drop", duration=24, seed=0)
     out = io.StringIO()
     session = stream_live(
         targets=setup.targets,
@@ -105,7 +105,7 @@ def test_live_view_on_a_terminal():
         profiles=setup.profiles,
         rates=setup.rates,
         speed=math.inf,
-        duration=20.0,
+        duration=14.0,
         setup=setup.setup,
         teardown=setup.teardown,
         analysis=True,
