@@ -93,7 +93,9 @@ class PelvicDrop:
         self._up_n = 0
         self._v = np.zeros(3)
         self._n_side = {"left": 0, "right": 0}
-        self._transitions: deque[np.ndarray] = deque(maxlen=self.n_baseline or 8)
+        self._transitions: deque[np.ndarray] = deque()
+        self._trans_sum = np.zeros(3)
+        self._ready = False
         self._baselines: OrderedDict[float, np.ndarray] = OrderedDict()
         self._axis: np.ndarray | None = None
 
@@ -129,8 +131,12 @@ class PelvicDrop:
             return
         # first and last sample of the stance: within a sample of IC and TO, where the
         # obliquity is flat (a turning point), so no interpolation is needed
-        self._transitions.append(0.5 * (up[0] + up[-1]))
-        baseline = np.mean(self._transitions, axis=0)
+        here = 0.5 * (up[0] + up[-1])
+        self._transitions.append(here)
+        self._trans_sum += here
+        if len(self._transitions) > (self.n_baseline or 8):
+            self._trans_sum -= self._transitions.popleft()
+        baseline = self._trans_sum / len(self._transitions)
         self._baselines[ic_time] = baseline
         while len(self._baselines) > 4096:
             self._baselines.popitem(last=False)
@@ -148,7 +154,10 @@ class PelvicDrop:
     @property
     def ready(self) -> bool:
         """True once enough stances of both sides have fixed the medio-lateral axis."""
-        return min(self._n_side.values()) >= self.min_stances and np.any(self._v)
+        if not self._ready:
+            n = self.min_stances
+            self._ready = self._n_side["left"] >= n and self._n_side["right"] >= n
+        return self._ready
 
     def _mean_up(self) -> np.ndarray:
         u = self._up_sum / max(self._up_n, 1)
@@ -160,7 +169,7 @@ class PelvicDrop:
             return self._axis
         if not self.ready:
             return None
-        u = np.mean(self._transitions, axis=0)
+        u = self._trans_sum / len(self._transitions)
         u /= np.linalg.norm(u)
         v = self._v - np.dot(self._v, u) * u
         norm = np.linalg.norm(v)
@@ -180,7 +189,7 @@ class PelvicDrop:
         if self.n_baseline == 0:
             base = None
         elif base is None and self._transitions:
-            base = np.mean(self._transitions, axis=0)
+            base = self._trans_sum / len(self._transitions)
         if base is not None:
             up = base / np.linalg.norm(base)
         elif self.standing_calibrated:

@@ -28,7 +28,7 @@ __all__ = ["Pipeline", "PipelineOutput"]
 
 Event = InitialContact | ToeOff
 _EVENT_CLASS = {"ic": InitialContact, "to": ToeOff}
-_CLIPPED = BlockFlags.ACC_CLIPPED
+_CLIPPED = int(BlockFlags.ACC_CLIPPED)
 #: watermark progress (s) between two step-assembly passes when no new event arrived
 _ADVANCE_EVERY = 0.1
 
@@ -51,7 +51,7 @@ class PipelineOutput:
 class _SensorState:
     """Per-sensor staging buffer, detector, history (time, |acc|, clipped) and gaps."""
 
-    def __init__(self, sensor: Sensor, fs: float, keep_s: float, has_gyr: bool, batch: int):
+    def __init__(self, sensor: Sensor, fs: float, keep_s: float, has_gyr: bool):
         self.sensor = sensor
         self.side = sensor.side
         self.fs = fs
@@ -64,10 +64,10 @@ class _SensorState:
         self.last_t = -math.inf
         self.first_t = math.nan
         self.has_events = False  # detectors hold events back while they learn the axes
-        self.acc = np.empty((batch, 3))
-        self.gyr = np.empty((batch, 3))
-        self.t = np.empty(batch)
-        self.clip = np.zeros(batch, dtype=bool)
+        self.staged_acc: list[np.ndarray] = []
+        self.staged_gyr: list[np.ndarray] = []
+        self.staged_t: list[np.ndarray] = []
+        self.staged_clip = False
         self.staged = 0
 
 
@@ -160,8 +160,7 @@ class Pipeline:
     def reset(self) -> None:
         """Forget everything (detectors, calibration, steps, alerts)."""
         self._sensors = {
-            s: _SensorState(s, f, self.keep_s, self.gyro[s], self.min_batch)
-            for s, f in self.fs.items()
+            s: _SensorState(s, f, self.keep_s, self.gyro[s]) for s, f in self.fs.items()
         }
         self._by_name: dict[str, _SensorState] = {s.value: st for s, st in self._sensors.items()}
         shoe_sides = [s.side for s in self.fs if s.side is not None]
@@ -188,7 +187,7 @@ class Pipeline:
                 f"block from {block.sensor!r} has no t_session: map device time to session "
                 "time before the pipeline"
             )
-        k = len(t)
+        k = t.shape[0]
         out = PipelineOutput()
         if k == 0:
             return out
@@ -200,20 +199,18 @@ class Pipeline:
         if st.last_t == -math.inf:
             st.first_t = float(t[0])
         st.last_t = float(t[-1])
-        clipped = bool(block.flags & _CLIPPED)
-        n = st.staged
-        if n + k <= self.min_batch:  # stage small blocks
-            st.acc[n : n + k] = block.acc
-            st.gyr[n : n + k] = block.gyr
-            st.t[n : n + k] = t
-            if clipped:
-                st.clip[n : n + k] = True
-            st.staged = n = n + k
-            if n == self.min_batch:
-                self._flush(st, out)
+        if block.flags and int(block.flags) & _CLIPPED:
+            st.staged_clip = True
+        if st.staged == 0 and k >= self.min_batch:
+            self._analyse(st, block.acc, block.gyr, t, out)
             return out
-        self._flush(st, out)
-        self._analyse(st, block.acc, block.gyr, t, clipped, out)
+        # stage small blocks (references only; concatenated once per batch)
+        st.staged_acc.append(block.acc)
+        st.staged_gyr.append(block.gyr)
+        st.staged_t.append(t)
+        st.staged += k
+        if st.staged >= self.min_batch:
+            self._flush(st, out)
         return out
 
     def gap(self, g: Gap) -> PipelineOutput:
@@ -253,15 +250,25 @@ class Pipeline:
         return st
 
     def _flush(self, st: _SensorState, out: PipelineOutput) -> None:
-        n = st.staged
-        if n == 0:
+        if st.staged == 0:
+            if st.staged_clip:  # flag of a block analysed directly
+                st.staged_clip = False
             return
+        if len(st.staged_t) == 1:
+            acc, gyr, t = st.staged_acc[0], st.staged_gyr[0], st.staged_t[0]
+        else:
+            acc = np.concatenate(st.staged_acc)
+            gyr = np.concatenate(st.staged_gyr)
+            t = np.concatenate(st.staged_t)
+        st.staged_acc.clear()
+        st.staged_gyr.clear()
+        st.staged_t.clear()
         st.staged = 0
-        clip = st.clip[:n].any()
-        st.clip[:n] = False
-        self._analyse(st, st.acc[:n], st.gyr[:n], st.t[:n], clip, out)
+        self._analyse(st, acc, gyr, t, out)
 
-    def _analyse(self, st: _SensorState, acc, gyr, t, clipped: bool, out: PipelineOutput):
+    def _analyse(self, st: _SensorState, acc, gyr, t, out: PipelineOutput):
+        clipped = st.staged_clip
+        st.staged_clip = False
         if not (np.isfinite(acc).all() and np.isfinite(gyr).all() and np.isfinite(t).all()):
             raise ValueError(
                 f"block from {st.sensor.value!r} (t={t[0]:.3f}..{t[-1]:.3f} s) contains "
@@ -273,7 +280,10 @@ class Pipeline:
             st.reset_pending = False
             st.has_events = False
         values = np.empty((len(t), 2))
-        values[:, 0] = np.sqrt(np.einsum("ij,ij->i", acc, acc))
+        if st.side is None:
+            values[:, 0] = 0.0  # |acc| serves the impact peak: shoes only
+        else:
+            values[:, 0] = np.sqrt(np.einsum("ij,ij->i", acc, acc))
         full = self.acc_range.get(st.sensor)
         if full is not None:
             values[:, 1] = (np.abs(acc) >= 0.995 * full).any(axis=1)
