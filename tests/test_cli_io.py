@@ -112,10 +112,19 @@ def test_analyze_reports_bad_files(tmp_path, capsys):
 
 
 def test_record_simulated_sensors(tmp_path, capsys):
+    notes, truth = synth_stream(sensors=("pelvis",), duration=0.5)
+    rec = Recorder(tmp_path / "crashed.imulog", header_for(truth)).start()
+    for n in notes:
+        rec.notify(*n)
+    rec.stop()
+    data = (tmp_path / "crashed.imulog").read_bytes()
+    (tmp_path / "crashed.imulog").write_bytes(data[:-10])  # an earlier session crashed
     out = tmp_path / "run.h5"
     args = ["record", "--scenario", "right-hip-drop", "--duration", "3", "--speed", "max"]
     assert main([*args, "-o", str(out), "--subject", "S7"]) == 0
-    assert "wrote" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "wrote" in err and "recovered crashed.imulog: converted" in err
+    assert (tmp_path / "crashed.h5").exists() and not (tmp_path / "crashed.imulog").exists()
     assert not (tmp_path / "run.imulog").exists()
     with open_session(out) as s:
         s.check_all()

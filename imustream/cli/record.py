@@ -14,7 +14,8 @@ DESCRIPTION = (
     "file. Ctrl-C or SIGTERM end the recording with a finished, valid file; after a crash or "
     "power loss, `imustream recover DIR` converts what was written (at most ~1 s is lost). "
     "Recording stops by itself, with a clear message, while enough disk space remains to "
-    "convert. Without --config the three sensors are simulated devices running a "
+    "convert. Logs left by a crash in the output folder are recovered first. Without "
+    "--config the three sensors are simulated devices running a "
     "virtual-runner --scenario through the real bleak client code."
 )
 
@@ -87,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
     from ..io.diskguard import DiskGuard
     from ..io.logformat import LOG_SUFFIX
     from ..io.recorder import Recorder
+    from ..io.recover import recover
     from ..stream.acquisition import Acquisition
     from ._live import config_source, simulated_source
     from ._session import LiveSession, session_header
@@ -102,6 +104,9 @@ def run(args: argparse.Namespace) -> int:
         if p.exists():
             raise RecordingError(f"{p} already exists; choose another --output")
     out.parent.mkdir(parents=True, exist_ok=True)
+    for o in recover(out.parent):  # logs left by an earlier crash in the same folder
+        if o.action != "in_use":
+            con.print(f"recovered {o.log_path.name}: {o.action} {o.message}".rstrip())
     guard = DiskGuard(out.parent)
     if args.config is not None:
         source = config_source(args.config)
