@@ -61,12 +61,15 @@ def test_newer_schema(tmp_path, good):
     _expect_error(p, "schema version 99")
 
 
-def test_missing_group(tmp_path, good):
+@pytest.mark.parametrize(
+    "victim", ["gaps", "sensors/pelvis/acc", "sensors/shoe_left/raw/offsets", "steps/side"]
+)
+def test_missing_parts(tmp_path, good, victim):
     p = tmp_path / "m.h5"
     p.write_bytes(good.read_bytes())
     with h5py.File(p, "a") as f:
-        del f["gaps"]
-    _expect_error(p, "missing gaps")
+        del f[victim]
+    _expect_error(p, f"missing {victim}")
 
 
 @pytest.mark.parametrize("frac", [0.1, 0.5, 0.9, 0.99])

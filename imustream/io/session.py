@@ -12,7 +12,7 @@ import h5py
 import numpy as np
 
 from ..errors import RecordingError
-from .layout import SAMPLE_DATASETS, SCHEMA, SCHEMA_VERSION, TABLES
+from .layout import RAW_DATASETS, SAMPLE_DATASETS, SCHEMA, SCHEMA_VERSION, TABLES
 
 
 def _read(path: Path, obj: h5py.Group, name: str) -> np.ndarray:
@@ -137,10 +137,13 @@ class Session:
                 f"(this imustream reads versions 1..{SCHEMA_VERSION}); upgrade imustream"
             )
         missing = [g for g in ("sensors", *TABLES) if g not in f]
-        if "sensors" in f.attrs:
-            missing += [
-                f"sensors/{s}" for s in f.attrs["sensors"] if f"sensors/{_attr(s)}" not in f
-            ]
+        for s in f.attrs.get("sensors", []):
+            g = f"sensors/{_attr(s)}"
+            names = [n for n, _, _ in SAMPLE_DATASETS] + [f"raw/{n}" for n, _ in RAW_DATASETS]
+            missing += [f"{g}/{n}" for n in names if f"{g}/{n}" not in f]
+        for table, cols in TABLES.items():
+            if table in f:
+                missing += [f"{table}/{c}" for c, _ in cols if c not in f[table]]
         if missing:
             raise RecordingError(f"{self.path}: damaged recording, missing {', '.join(missing)}")
 
