@@ -113,6 +113,8 @@ def test_bad_inputs_raise_clear_errors():
         simulate("symmetric-runner", duration=5, contact_time=0.5)
     with pytest.raises(ConfigError, match="fs"):
         simulate("symmetric-runner", duration=5, fs=0)
+    with pytest.raises(ConfigError, match="jitter_s"):
+        simulate("symmetric-runner", duration=5, fs=1000.0, jitter_s=3e-4)
     with pytest.raises(ConfigError, match="rotation"):
         simulate("symmetric-runner", duration=5, mounting=np.diag([1.0, 1.0, -1.0]))
 
@@ -262,7 +264,7 @@ def test_deterministic_from_seed():
     b = simulate("flaky-connection", duration=10.0, seed=11)
     c = simulate("flaky-connection", duration=10.0, seed=12)
     for s in SENSORS:
-        for f in ("t", "acc", "gyr", "t_device", "mounting", "clipped"):
+        for f in ("t", "acc", "gyr", "t_device", "mounting", "clipped", "gyr_clipped"):
             assert np.array_equal(getattr(a.sensors[s], f), getattr(b.sensors[s], f))
         assert not np.array_equal(a.sensors[s].acc, c.sensors[s].acc)
     for f in TRUTH_FIELDS:
@@ -280,7 +282,7 @@ def test_chunks_concatenate_to_whole_run_exactly(name, chunk_s):
     starts = [c.start for c in chunks]
     assert starts[0] == 0 and starts == sorted(starts)
     for s in SENSORS:
-        for f in ("t", "acc", "gyr", "t_device", "clipped"):
+        for f in ("t", "acc", "gyr", "t_device", "clipped", "gyr_clipped"):
             cat = np.concatenate([getattr(c.sensors[s], f) for c in chunks])
             assert np.array_equal(cat, getattr(whole.sensors[s], f)), (s, f)
 
@@ -304,6 +306,12 @@ def test_shoe_impact_transient_and_clipping():
     acc = low.sensors["shoe_left"].acc
     assert np.all(np.abs(acc) <= limit)
     assert np.all(np.any(np.abs(acc[clipped]) == limit, axis=1))
+    assert not low.sensors["shoe_left"].gyr_clipped.any()  # +-2000 deg/s by default
+    slow = simulate("symmetric-runner", duration=20.0, fs=200.0, seed=14, gyr_range_dps=250.0)
+    g = slow.sensors["shoe_left"]
+    assert g.gyr_clipped.any() and not g.clipped.any()
+    assert np.all(np.abs(g.gyr) <= np.deg2rad(250.0))
+    assert np.all(np.any(np.abs(g.gyr[g.gyr_clipped]) == np.deg2rad(250.0), axis=1))
 
 
 def test_foot_is_quiet_in_mid_stance():

@@ -59,6 +59,7 @@ class SensorRealism:
     acc_bias: FloatArray
     bias_walk: FloatArray  # (k, 3) gyro bias random-walk knots every _BIAS_KNOT_S s
     acc_limit: float
+    gyr_limit: float
     sc: Scenario
     _jitter: np.random.Generator
     _acc_noise: np.random.Generator
@@ -90,6 +91,7 @@ class SensorRealism:
             acc_bias=acc_bias,
             bias_walk=walk,
             acc_limit=sc.acc_range_g * STANDARD_GRAVITY,
+            gyr_limit=np.deg2rad(sc.gyr_range_dps),
             sc=sc,
             _jitter=jit,
             _acc_noise=an,
@@ -113,11 +115,11 @@ class SensorRealism:
 
     def measure(
         self, t: FloatArray, specific_force_body: FloatArray, omega_body: FloatArray
-    ) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]]:
+    ) -> tuple[FloatArray, FloatArray, NDArray[np.bool_], NDArray[np.bool_]]:
         """Sensor readings from body-frame truth: rotate, add bias and noise, clip.
 
         Must be called in sample order (advances the noise streams). Returns acc (n, 3),
-        gyr (n, 3) and the clipped mask (n,).
+        gyr (n, 3) and the accelerometer and gyroscope clipped masks (n,).
         """
         n = t.size
         m = self.mounting
@@ -127,4 +129,6 @@ class SensorRealism:
         gyr += self.sc.gyr_noise * self._gyr_noise.standard_normal((n, 3))
         clipped = np.any(np.abs(acc) >= self.acc_limit, axis=1)
         np.clip(acc, -self.acc_limit, self.acc_limit, out=acc)
-        return acc, gyr, clipped
+        gyr_clipped = np.any(np.abs(gyr) >= self.gyr_limit, axis=1)
+        np.clip(gyr, -self.gyr_limit, self.gyr_limit, out=gyr)
+        return acc, gyr, clipped, gyr_clipped

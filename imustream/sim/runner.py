@@ -44,6 +44,7 @@ class SensorSignals:
     t_device : (N,) the device's own timestamps in s (offset + drift, no jitter)
     mounting : (3, 3) rotation body -> sensor (how the sensor was clipped on)
     clipped : (N,) bool, True where an accelerometer axis hit the range limit
+    gyr_clipped : (N,) bool, True where a gyroscope axis hit its range limit
     """
 
     t: FloatArray
@@ -52,6 +53,7 @@ class SensorSignals:
     t_device: FloatArray
     mounting: FloatArray
     clipped: NDArray[np.bool_]
+    gyr_clipped: NDArray[np.bool_]
 
     @property
     def n(self) -> int:
@@ -112,6 +114,11 @@ class VirtualRunner:
         if int(seed) != seed or seed < 0:
             raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
         self.scenario = get_scenario(scenario, **overrides)
+        if self.scenario.jitter_s * 5 >= 1 / fs:
+            raise ConfigError(
+                f"jitter_s={self.scenario.jitter_s!r} too large for fs={fs!r} Hz: sample times "
+                "would go out of order (need jitter_s < 0.2 / fs)"
+            )
         self.fs, self.seed, self.duration = float(fs), int(seed), float(duration)
         self.n_samples = round(duration * fs)
         gait_rng = np.random.default_rng(np.random.SeedSequence([self.seed, 0]))
@@ -142,8 +149,8 @@ class VirtualRunner:
     def _block(self, sensor: str, real: SensorRealism, n0: int, n1: int) -> SensorSignals:
         t, t_dev = real.sample_times(n0, n1)
         f_body, omega = self.body_signals(sensor, t)
-        acc, gyr, clipped = real.measure(t, f_body, omega)
-        return SensorSignals(t, acc, gyr, t_dev, real.mounting, clipped)
+        acc, gyr, clipped, gyr_clipped = real.measure(t, f_body, omega)
+        return SensorSignals(t, acc, gyr, t_dev, real.mounting, clipped, gyr_clipped)
 
     def chunks(self, chunk_s: float) -> Iterator[SimChunk]:
         """Yield the run in chunks of ``chunk_s`` s (the last may be shorter).

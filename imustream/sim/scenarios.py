@@ -90,6 +90,7 @@ class Scenario:
     gyr_bias_walk: float = 0.0005  #: rad/s/sqrt(s) gyro bias random walk
     acc_bias: float = 0.05  #: m/s^2 sd of the constant accelerometer bias per axis
     acc_range_g: float = 16.0  #: accelerometer full scale (clipping), g
+    gyr_range_dps: float = 2000.0  #: gyroscope full scale (clipping), deg/s
     jitter_s: float = 2e-5  #: rms sampling-time jitter, s
     clock_offset_s: float = 100.0  #: device clocks start at uniform(0, this) s
     clock_drift_ppm: float = 20.0  #: sd of device clock drift, ppm
@@ -130,6 +131,8 @@ class Scenario:
             ("foot_flat_frac", 0 < self.foot_flat_frac < self.heel_off_frac, "< heel_off_frac"),
             ("heel_off_frac", self.heel_off_frac < 0.95, "must be < 0.95"),
             ("acc_range_g", self.acc_range_g > 0, "must be > 0"),
+            ("gyr_range_dps", self.gyr_range_dps > 0, "must be > 0"),
+            ("jitter_s", self.jitter_s >= 0, "must be >= 0"),
             ("grf_power", 1.0 <= self.grf_power <= 4.0, "must be in [1, 4]"),
             ("impact_duration", 0 < self.impact_duration, "must be > 0"),
         ]
