@@ -5,6 +5,8 @@ from __future__ import annotations
 import h5py
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_io_codec import TestCodec, header_for, synth_stream
 
 import imustream
@@ -109,3 +111,31 @@ def test_byte_flips_in_data_are_caught(tmp_path, good):
             continue
         assert same, f"byte flip at {pos} changed data without an error"
     assert caught > trials // 2
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    cut=st.floats(0.05, 1.0),
+    flips=st.lists(st.tuples(st.floats(0.0, 1.0), st.integers(1, 255)), min_size=1, max_size=6),
+)
+def test_fuzzed_files_give_recording_error_or_the_right_data(tmp_path, good, cut, flips):
+    data = bytearray(good.read_bytes())
+    data = data[: int(len(data) * cut)] if cut < 0.999 else data
+    for where, x in flips:
+        data[min(len(data) - 1, int(where * len(data)))] ^= x
+    p = tmp_path / "fuzz.h5"
+    p.write_bytes(bytes(data))
+    try:
+        with imustream.open_session(p) as s:
+            s.check_all()
+            got = {k: (d.acc, d.gyr, d.raw_payload, d.t_session) for k, d in s.sensors.items()}
+            steps = s.steps
+    except RecordingError:
+        return
+    with imustream.open_session(good) as ref:
+        for k, d in ref.sensors.items():
+            for a, b in zip(got[k], (d.acc, d.gyr, d.raw_payload, d.t_session), strict=True):
+                np.testing.assert_array_equal(a, b)
+        assert steps.keys() == ref.steps.keys()

@@ -55,26 +55,38 @@ class SensorData:
     t_device = cached_property(lambda self: self._get("t_device"))
     t_session = cached_property(lambda self: self._get("t_session"))
     packet = cached_property(lambda self: self._get("packet"))
-    raw_payload = cached_property(lambda self: _read(self._path, self._g["raw"], "payload"))
-    raw_offsets = cached_property(lambda self: _read(self._path, self._g["raw"], "offsets"))
-    raw_host_ns = cached_property(lambda self: _read(self._path, self._g["raw"], "host_ns"))
-    raw_seq = cached_property(lambda self: _read(self._path, self._g["raw"], "seq"))
-    raw_decode_ok = cached_property(lambda self: _read(self._path, self._g["raw"], "decode_ok"))
+    raw_payload = cached_property(lambda self: self._get("raw/payload"))
+    raw_offsets = cached_property(lambda self: self._get("raw/offsets"))
+    raw_host_ns = cached_property(lambda self: self._get("raw/host_ns"))
+    raw_seq = cached_property(lambda self: self._get("raw/seq"))
+    raw_decode_ok = cached_property(lambda self: self._get("raw/decode_ok"))
 
     @property
     def mag(self) -> np.ndarray | None:
         """Magnetic field (n, 3) uT, or None when the device sends none."""
-        return self._get("mag") if "mag" in self._g else None
+        try:
+            has = "mag" in self._g
+        except Exception as exc:
+            raise RecordingError(f"{self._path}: {self._g.name} is damaged ({exc})") from None
+        return self._get("mag") if has else None
+
+    def _len(self, name: str) -> int:
+        try:
+            return int(self._g[name].shape[0])
+        except Exception as exc:
+            raise RecordingError(
+                f"{self._path}: {self._g.name}/{name} is damaged ({exc})"
+            ) from None
 
     @property
     def n(self) -> int:
         """Number of decoded samples."""
-        return int(self._g["acc"].shape[0])
+        return self._len("acc")
 
     @property
     def n_notifications(self) -> int:
         """Number of raw notifications."""
-        return int(self._g["raw"]["host_ns"].shape[0])
+        return self._len("raw/host_ns")
 
     def payload(self, i: int) -> bytes:
         """Raw bytes of notification ``i``."""
@@ -85,8 +97,8 @@ class SensorData:
         """Read every dataset of this sensor (fletcher32 verification)."""
         for name, _, _ in SAMPLE_DATASETS:
             self._get(name)
-        for name in self._g["raw"]:
-            _read(self._path, self._g["raw"], name)
+        for name, _ in RAW_DATASETS:
+            self._get(f"raw/{name}")
 
 
 class Session:
@@ -115,13 +127,18 @@ class Session:
             ) from None
         try:
             self._validate()
-        except BaseException:
+            self.attrs = {k: _attr(v) for k, v in self._f.attrs.items()}
+            self.metadata = json.loads(self.attrs.get("metadata_json", "{}"))
+            self.sensor_names = [str(s) for s in self.attrs["sensors"]]
+            self.sensors = {
+                n: SensorData(self.path, self._f["sensors"][n]) for n in self.sensor_names
+            }
+        except RecordingError:
             self._f.close()
             raise
-        self.attrs = {k: _attr(v) for k, v in self._f.attrs.items()}
-        self.metadata = json.loads(self.attrs.get("metadata_json", "{}"))
-        self.sensor_names = [str(s) for s in self.attrs["sensors"]]
-        self.sensors = {n: SensorData(self.path, self._f["sensors"][n]) for n in self.sensor_names}
+        except Exception as exc:  # damaged metadata: h5py raises many kinds of errors
+            self._f.close()
+            raise RecordingError(f"{self.path}: damaged recording ({exc})") from None
 
     def _validate(self) -> None:
         f = self._f
@@ -152,7 +169,10 @@ class Session:
         """A table (``gaps``, ``events``, ``steps``, ``alerts``, ``markers``, ``states``)."""
         if name not in TABLES:
             raise KeyError(f"unknown table {name!r}; tables: {', '.join(TABLES)}")
-        g = self._f[name]
+        try:
+            g = self._f[name]
+        except Exception as exc:
+            raise RecordingError(f"{self.path}: table {name!r} is damaged ({exc})") from None
         out = {}
         for col, kind in TABLES[name]:
             arr = _read(self.path, g, col)
