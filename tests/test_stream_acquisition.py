@@ -14,16 +14,16 @@ FS = 100.0
 SPP = 4
 
 
-def _packets(name="imustream-open", n=40, t0_dev=0.0, seq0=0, drift_ppm=0.0, delay=0.010):
+def _packets(name="imustream-open", n=40, t0_dev=0.0, seq0=0, drift_ppm=0.0, delay=0.010, fs=FS):
     """(host_ns, payload, first sample index) for n packets of SPP samples."""
-    p = profiles.get(name)
-    enc = PacketEncoder(p, rate=FS, samples_per_packet=SPP)
+    p = profiles.get(name).with_options(rate=fs)
+    enc = PacketEncoder(p, rate=fs, samples_per_packet=SPP)
     spp = enc.samples_per_packet
     out = []
     rng = np.random.default_rng(1)
     for k in range(n):
         i = k * spp
-        t = (i + np.arange(spp)) / FS
+        t = (i + np.arange(spp)) / fs
         acc = np.column_stack([np.sin(t), np.cos(t), np.full(spp, 9.81)])
         gyr = np.zeros((spp, 3))
         t_dev = t0_dev + t[0] * (1 + drift_ppm * 1e-6)
@@ -43,8 +43,8 @@ def _check_spacing(t):
     assert np.median(d[settled]) == pytest.approx(1 / FS, rel=1e-3)
 
 
-def _run(p, packets, order=None, sensor="shoe_left"):
-    acq = Acquisition({sensor: p}, {sensor: FS}, origin_ns=0)
+def _run(p, packets, order=None, sensor="shoe_left", fs=FS):
+    acq = Acquisition({sensor: p}, {sensor: fs}, origin_ns=0)
     out = []
     for j in order if order is not None else range(len(packets)):
         host, payload, _ = packets[j]
@@ -79,9 +79,11 @@ def test_reordered_packets_come_out_in_order():
     assert acq.stats["shoe_left"].reordered == 2
 
 
-def test_duplicate_dropped_and_counted():
-    p, pk = _packets(n=20)
-    acq, blocks, gaps = _run(p, pk, [*range(10), 9, *range(10, 20)])
+@pytest.mark.parametrize(("name", "fs"), [("imustream-open", 100.0), ("movesense-imu6", 104.0)])
+def test_duplicate_dropped_and_counted(name, fs):
+    """By sequence counter (imustream-open) or by device time alone (movesense-imu6)."""
+    p, pk = _packets(name, n=20, fs=fs)
+    acq, blocks, gaps = _run(p, pk, [*range(10), 9, *range(10, 20)], fs=fs)
     assert len(blocks) == 20 and not gaps
     assert acq.stats["shoe_left"].duplicates == 1
 

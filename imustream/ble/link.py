@@ -210,6 +210,7 @@ class SensorLink:
 
         async with asyncio.timeout(self.connect_timeout):
             await client.connect()
+            await self._negotiate_mtu(client)
             battery = await self._read_battery(client)
             self._last_rx = loop.time()
             for uuid in profile.notify_uuids[:1]:
@@ -247,6 +248,17 @@ class SensorLink:
             return
         self._client = None
         raise LinkLost("device disconnected")
+
+    @staticmethod
+    async def _negotiate_mtu(client: BleakClient) -> None:
+        """BlueZ negotiates lazily; bleak's documented work-around asks for it explicitly."""
+        backend = client._backend
+        acquire = getattr(backend, "_acquire_mtu", None)
+        if acquire is not None and type(backend).__module__.startswith("bleak.backends.bluez"):
+            try:
+                await acquire()
+            except (BleakError, OSError, AttributeError):
+                pass  # keep the default MTU; packets just get smaller
 
     async def _read_battery(self, client: BleakClient) -> int | None:
         battery = self.target.profile.battery

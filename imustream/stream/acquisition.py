@@ -83,6 +83,7 @@ class _Track:
     count_clock: int = 0  # samples (delivered + missing) for profiles without device time
     last_count_time: float = 0.0
     released: deque = field(default_factory=lambda: deque(maxlen=256))  # recent useqs
+    released_t: deque = field(default_factory=lambda: deque(maxlen=64))  # recent first t_dev
     pending_segment: bool = False
     segment: int = 0
     bad_streak: int = 0
@@ -272,6 +273,9 @@ class Acquisition:
             if not tr.pending_segment and tr.last_tdev is not None and useq is None:
                 if tr.last_tdev - 5.0 < t_dev[0] <= tr.last_tdev - 0.5 / tr.fs:
                     # older than what was released: a duplicate or a packet given up on
+                    if any(abs(x - t_dev[0]) < 0.5 / tr.fs for x in tr.released_t):
+                        tr.stats.duplicates += 1
+                        return None
                     tr.stats.late += 1
                     tr.stats.note("late or repeated packet dropped (gap already reported)")
                     return None
@@ -415,6 +419,7 @@ class Acquisition:
             if tr.ref_useq is None or new_segment:
                 tr.ref_useq = max(h.useq, *(x.useq for x in tr.held if x.useq is not None))
         if tr.has_time:
+            tr.released_t.append(float(t_dev[0]))
             last = float(t_dev[-1])
             tr.last_tdev = last if tr.last_tdev is None or new_segment else max(tr.last_tdev, last)
         tr.last_session = float(t_session[-1])
