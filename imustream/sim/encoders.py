@@ -148,7 +148,7 @@ class _PolarPmdEncoder:
     def max_samples(self) -> int:
         if self.acc_frame == 0x01:
             return (MAX_PAYLOAD - 10) // 6
-        return 36  # compressed: a typical Verity Sense frame size, fits 244 B at any delta width
+        return 36  # compressed: 10 + 6 + 2 + 36 x 6 B = 234 B even with 16-bit deltas
 
     def encode_stream(self, stream: str, values: np.ndarray, t_first: float | None) -> bytes:
         if t_first is None:
