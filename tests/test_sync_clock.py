@@ -65,3 +65,43 @@ def test_lower_envelope_fit_exact_line_below_points():
     a, b = lower_envelope_fit(x, y)
     assert np.all(y - (a + b * x) >= -1e-12)
     assert a == pytest.approx(2.0, abs=0.02) and b == pytest.approx(0.1, abs=0.01)
+
+
+def test_new_segment_after_device_reset_converges():
+    rng = np.random.default_rng(11)
+    m = ClockMapper()
+    d1 = np.arange(0, 30, 0.02)
+    for di in d1:
+        m.observe(500.0 + di, 10.0 + di * (1 + 20e-6) + rng.uniform(0, 0.04))
+    # the device reboots: its clock restarts near zero, 2 s after the last packet
+    d2 = np.arange(0, 60, 0.02)
+    true2 = 42.0 + d2 * (1 + 20e-6)
+    flags = [m.observe(di, hi + rng.uniform(0, 0.04)) for di, hi in zip(d2, true2, strict=True)]
+    assert flags[0] is True and not any(flags[1:])
+    assert m.segments == 2
+    assert np.abs(m.to_host(d2) - true2).max() < 1e-3
+
+
+def test_sliding_window_follows_a_drift_change():
+    """Temperature changes the crystal: the window forgets the old rate."""
+    rng = np.random.default_rng(5)
+    m = ClockMapper(window_s=60.0)
+    d = np.arange(0, 300, 0.05)
+    rate = np.where(d < 150, 1 + 40e-6, 1 - 40e-6)
+    true_h = 7.0 + np.concatenate([[0.0], np.cumsum(np.diff(d) * rate[1:])])
+    for di, hi in zip(d, true_h + rng.uniform(0, 0.05, d.size), strict=True):
+        m.observe(di, hi)
+    assert m.drift_ppm == pytest.approx(-40.0, abs=10.0)
+    recent = d > 260
+    assert np.abs(m.to_host(d[recent]) - true_h[recent]).max() < 1e-3
+
+
+def test_sparse_packets_one_per_second():
+    rng = np.random.default_rng(2)
+    m = ClockMapper()
+    d = np.arange(0, 120, 1.0)
+    true_h = 3.0 + d * (1 - 35e-6)
+    for di, hi in zip(d, true_h + rng.uniform(0, 0.05, d.size), strict=True):
+        m.observe(di, hi)
+    # 120 points only: the least-delayed ones are a few ms late at most
+    assert np.abs(m.to_host(d) - true_h).max() < 5e-3
