@@ -131,7 +131,10 @@ def test_record_simulated_sensors(tmp_path, capsys):
         assert s.complete and s.attrs["subject"] == "S7"
         for d in s.sensors.values():
             assert d.profile == "movesense-imu6" and d.n > 0.9 * 3 * 208
-        assert s.metadata["scenario"] if "scenario" in s.metadata else True
+        assert s.metadata["dsp"]["thresholds"]["pelvic_drop_limit"]["on"] > 0
+        addresses = {s._f[f"sensors/{k}"].attrs["address"] for k in s.sensor_names}
+        assert len(addresses) == 3 and all(a.startswith("C0:FF:EE") for a in addresses)
+        assert "C0:FF:EE" in "".join(s.states["extra_json"])
     assert main([*args, "-o", str(out)]) == 1  # never overwrites
     assert "already exists" in capsys.readouterr().err
 

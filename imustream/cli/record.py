@@ -77,6 +77,7 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Record until the duration ends, Ctrl-C or SIGTERM; returns the exit code."""
+    import dataclasses
     import signal
     import time
 
@@ -140,7 +141,11 @@ def run(args: argparse.Namespace) -> int:
                     notes=args.notes,
                     extra={
                         "source": source.description,
-                        "dsp": {"thresholds": args.thresholds},
+                        "dsp": {
+                            "thresholds_preset": args.thresholds,
+                            "thresholds": dataclasses.asdict(pipe.thresholds),
+                            "latency_margin_s": pipe.latency_margin,
+                        },
                         **{k: v for k, v in source.header.items() if k not in ("sensor_info",)},
                         "sensors": list(info),
                     },

@@ -180,6 +180,15 @@ def _gap_rows(
     return rows
 
 
+def _link_facts(contents: LogContents, sensor: str) -> dict:
+    """Device facts (address, advertised name, battery, ...) the link reported in its states."""
+    facts: dict = {}
+    for r in contents.records.get("state", []):
+        if r.get("sensor") == sensor and isinstance(r.get("extra"), dict):
+            facts.update({k: v for k, v in r["extra"].items() if v is not None})
+    return facts
+
+
 def checksum(raw: RawStream, dec: DecodedSensor | None) -> int:
     crc = zlib.crc32(raw.data.tobytes())
     crc = zlib.crc32(raw.host_ns.tobytes(), crc)
@@ -230,8 +239,9 @@ def write_session(
             dec = decoded.get(sensor)
             g = sg.create_group(sensor)
             info = infos.get(sensor, {})
-            for key in ("profile", "address", "firmware"):
-                g.attrs[key] = str(info.get(key) or "")
+            link = _link_facts(contents, sensor)
+            for key in ("profile", "address", "name", "firmware"):
+                g.attrs[key] = str(info.get(key) or link.get(key) or "")
             g.attrs["rate"] = float(info.get("rate") or np.nan)
             if info.get("mounting") is not None:
                 g.attrs["mounting"] = np.asarray(info["mounting"], np.float64)
@@ -271,7 +281,11 @@ def write_session(
         _write_table(f, "alerts", contents.records.get("alert", []))
         _write_table(f, "markers", contents.records.get("marker", []))
         states = [
-            {**s, "time": (int(s.get("host_ns", t0_ns)) - t0_ns) / 1e9}
+            {
+                **s,
+                "time": (int(s.get("host_ns", t0_ns)) - t0_ns) / 1e9,
+                "extra_json": json.dumps(s.get("extra") or {}),
+            }
             for s in contents.records.get("state", [])
         ]
         _write_table(f, "states", states)

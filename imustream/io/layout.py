@@ -56,6 +56,7 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("host_ns", "i"),
         ("time", "f"),
         ("message", "s"),
+        ("extra_json", "s"),
     ),
 }
 
