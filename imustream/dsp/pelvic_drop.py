@@ -41,6 +41,11 @@ __all__ = ["PelvicDrop"]
 GRAVITY = 9.80665
 
 
+def _elevation_deg(sine: float) -> float:
+    """Angle in degrees whose sine is ``sine`` (clipped to [-1, 1] against rounding)."""
+    return math.degrees(math.asin(min(1.0, max(-1.0, sine))))
+
+
 class PelvicDrop:
     """Streaming pelvic obliquity and per-stance pelvic drop from a pelvis IMU.
 
@@ -159,10 +164,6 @@ class PelvicDrop:
             self._ready = self._n_side["left"] >= n and self._n_side["right"] >= n
         return self._ready
 
-    def _mean_up(self) -> np.ndarray:
-        u = self._up_sum / max(self._up_n, 1)
-        return u / np.linalg.norm(u)
-
     def ml_axis(self) -> np.ndarray | None:
         """Unit medio-lateral axis (pointing to the left hip) in the sensor frame, or None."""
         if self._axis is not None:
@@ -190,14 +191,9 @@ class PelvicDrop:
             base = None
         elif base is None and self._transitions:
             base = self._trans_sum / len(self._transitions)
-        if base is not None:
-            up = base / np.linalg.norm(base)
-        elif self.standing_calibrated:
-            g = self._stand_acc / self._stand_n
-            up = g / np.linalg.norm(g)
-        else:
-            up = self._mean_up()
-        return math.degrees(math.asin(float(np.clip(np.dot(m, up), -1.0, 1.0))))
+        if base is None:
+            base = self._stand_acc if self.standing_calibrated else self._up_sum
+        return _elevation_deg(float(m @ base) / math.sqrt(float(base @ base)))
 
     # -- output ------------------------------------------------------------------------------
     def obliquity(
@@ -218,7 +214,11 @@ class PelvicDrop:
         """Peak contralateral pelvic drop (deg) of the stance on ``side``; NaN if unknown."""
         if not (math.isfinite(ic_time) and math.isfinite(to_time)) or to_time <= ic_time:
             return math.nan
-        t, obl = self.obliquity(ic_time, to_time, ic_time)
-        if len(t) == 0 or np.isnan(obl[0]):
+        m = self.ml_axis()
+        _, up = self.timeline.window(ic_time, to_time)
+        if m is None or len(up) == 0:
             return math.nan
-        return float(obl.max() if side == "left" else (-obl).max())
+        sine = up @ m  # asin is monotonic: take the extreme first, one asin per stance
+        if side == "left":
+            return _elevation_deg(float(sine.max())) - self.neutral_deg(ic_time)
+        return self.neutral_deg(ic_time) - _elevation_deg(float(sine.min()))
