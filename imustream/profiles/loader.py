@@ -107,6 +107,8 @@ class _Ctx:
         return ProfileError(f"{self.path}: key '{key}': {msg}")
 
     def table(self, data: Any, key: str, schema: str) -> dict[str, Any]:
+        if data is None:
+            raise self.fail(key or "<top>", "missing table")
         if not isinstance(data, dict):
             raise self.fail(key or "<top>", "must be a table")
         for k in data:
@@ -196,9 +198,11 @@ def _axes(ctx: _Ctx, lay: dict, key: str) -> tuple[str, str, str] | None:
     return (v[0], v[1], v[2])
 
 
-def _scale(ctx: _Ctx, lay: dict, key: str) -> float | Mapping[float, float]:
+def _scale(ctx: _Ctx, lay: dict, key: str, per_range: bool = True) -> float | Mapping[float, float]:
     v = lay.get(key, 1.0)
     full = f"layout.{key}"
+    if isinstance(v, dict) and not per_range:
+        raise ctx.fail(full, "must be a number (there are no magnetometer range options)")
     if isinstance(v, dict):
         out = {}
         for k, x in v.items():
@@ -228,7 +232,7 @@ def _layout(ctx: _Ctx, lay: dict, decoder: str) -> tuple[Layout | None, int | No
         mag_unit=units["mag"],
         acc=_scale(ctx, lay, "acc_scale"),
         gyr=_scale(ctx, lay, "gyr_scale"),
-        mag=_scale(ctx, lay, "mag_scale"),
+        mag=_scale(ctx, lay, "mag_scale", per_range=False),
     )
     spp_raw = lay.get("samples_per_packet")
     if spp_raw == "variable":
