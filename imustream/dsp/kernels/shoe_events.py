@@ -36,7 +36,8 @@ _F_LAST_IDX = 8  # 8, 9
 _F_QSUM = 10  # quietness window sums per machine: 10, 11
 _F_QACC = 12  # running window accumulator: 12, 13
 _F_W_PREV2 = 14  # w two samples back, per machine: 14, 15
-_N_F = 16
+_F_QEW = 16  # recent (exponentially weighted) quietness per machine: 16, 17
+_N_F = 18
 
 # indices into ShoeState.i (ints)
 _I_N = 0  # samples seen
@@ -51,7 +52,8 @@ _I_EV_OUT = 13  # per machine: 13, 14 (events emitted)
 _I_HAS_V = 15
 _I_IN_LOBE = 16  # per machine: 16, 17
 _I_HAS_LAST = 18  # per machine: 18, 19
-_N_I = 20
+_I_QSINCE = 20  # per machine: 20, 21 (windows since the sign was last decided)
+_N_I = 22
 
 
 class ShoeParams(NamedTuple):
@@ -68,6 +70,9 @@ class ShoeParams(NamedTuple):
     quiet_end: int = 50
     sign_windows: int = 2  # windows per machine before the sign may be resolved
     sign_ratio: float = 2.0  # the losing machine must be this much less quiet
+    recent_decay: float = 0.3  # weight of a new window in the recent quietness
+    switch_windows: int = 4  # windows per machine after a decision before it may be revised
+    switch_ratio: float = 3.0  # revise when the chosen machine is recently this much less quiet
 
 
 def make_params(fs: float, **overrides) -> ShoeParams:
@@ -134,8 +139,14 @@ def _machine(st, p, m, w, n, gyr_sq):
         if n >= start:
             st.f[_F_QACC + m] += gyr_sq
         if n + 1 >= st.i[_I_WIN_END + m]:
-            st.f[_F_QSUM + m] += st.f[_F_QACC + m] / (p.quiet_end - p.quiet_start)
+            q = st.f[_F_QACC + m] / (p.quiet_end - p.quiet_start)
+            st.f[_F_QSUM + m] += q
             st.i[_I_QCOUNT + m] += 1
+            if st.i[_I_QCOUNT + m] == 1:
+                st.f[_F_QEW + m] = q
+            else:
+                st.f[_F_QEW + m] += p.recent_decay * (q - st.f[_F_QEW + m])
+            st.i[_I_QSINCE + m] += 1
             st.i[_I_WIN_END + m] = -1
             st.f[_F_QACC + m] = 0.0
     if phase == 0:
@@ -250,6 +261,18 @@ def shoe_events(
                     st.i[_I_SIGN] = 0
                 elif q0 >= ratio * q1:
                     st.i[_I_SIGN] = 1
+                st.i[_I_QSINCE] = 0
+                st.i[_I_QSINCE + 1] = 0
+        elif st.i[_I_QSINCE] >= p.switch_windows and st.i[_I_QSINCE + 1] >= p.switch_windows:
+            # revise a decision that the recent strides clearly contradict (e.g. the sign was
+            # decided while the sensor was handled before being clipped on); events of the
+            # newly chosen machine from before the switch are dropped, not emitted late
+            m = st.i[_I_SIGN]
+            if st.f[_F_QEW + m] > p.switch_ratio * st.f[_F_QEW + 1 - m]:
+                st.i[_I_SIGN] = 1 - m
+                st.i[_I_EV_OUT + 1 - m] = st.i[_I_EV_N + 1 - m]
+                st.i[_I_QSINCE] = 0
+                st.i[_I_QSINCE + 1] = 0
         if st.i[_I_SIGN] >= 0:
             m = st.i[_I_SIGN]
             other = 1 - m
