@@ -196,8 +196,9 @@ class DashboardModel:
                     st = self.status[r.sensor]
                     st.state = r.state
                     st.message = r.message
-                    if "battery" in r.extra:
-                        st.battery_pct = float(r.extra["battery"])  # type: ignore[arg-type]
+                    battery = r.extra.get("battery")
+                    if isinstance(battery, (int, float)):
+                        st.battery_pct = float(battery)
             if item.source_host_ns is not None and isinstance(r, (Step, InitialContact, ToeOff)):
                 self.new_record_sources.append(item.source_host_ns)
         return bool(items)

@@ -62,7 +62,8 @@ class PelvicDropPanel(QtWidgets.QWidget):
         self.bars_plot.setXRange(-n_steps + 0.5, 0.5, padding=0)
         self.bars_plot.setMouseEnabled(x=False, y=False)
         self.bars_plot.hideButtons()
-        self.bars_plot.showGrid(y=True, alpha=0.2)
+        self.bars_plot.showGrid(y=True, alpha=0.25)
+        self.bars_plot.getAxis("left").setStyle(maxTickLevel=0)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.8)
         self.bars_plot.addItem(self.bars)
 
@@ -72,7 +73,8 @@ class PelvicDropPanel(QtWidgets.QWidget):
         )
         self.trend_plot.setLabel("left", "drop (°)", color=MUTED)
         self.trend_plot.setLabel("bottom", "session time", units="s", color=MUTED)
-        self.trend_plot.showGrid(x=True, y=True, alpha=0.2)
+        self.trend_plot.showGrid(y=True, alpha=0.25)
+        self.trend_plot.getAxis("left").setStyle(maxTickLevel=0)
         self.trend_plot.hideButtons()
         self.trend_points = {}
         self.trend_lines = {}

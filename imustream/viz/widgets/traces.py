@@ -21,6 +21,7 @@ QUANTITIES = {
 CHANNELS = ("x", "y", "z", "|v|")
 IC_COLOUR = "#ffd43b"
 TO_COLOUR = "#e599f7"
+GRID_COLOUR = "#3a404a"
 
 
 class TracePanel(QtWidgets.QWidget):
@@ -69,7 +70,8 @@ class TracePanel(QtWidgets.QWidget):
         for i, s in enumerate(sensors):
             p = self.glw.addPlot(row=i, col=0)
             p.setTitle(SENSOR_LABELS.get(s, s), color=FOREGROUND, size="13pt")
-            p.showGrid(x=True, y=True, alpha=0.2)
+            # no grid: alpha-blended grid lines cost more to paint than the traces themselves
+            p.addItem(pg.InfiniteLine(0.0, angle=0, pen=pg.mkPen(GRID_COLOUR)))
             p.setXRange(-window_s, 0, padding=0)
             p.setMouseEnabled(x=False, y=False)
             p.hideButtons()
@@ -80,14 +82,10 @@ class TracePanel(QtWidgets.QWidget):
                 p.setXLink(self.plots[sensors[0]])
             self.plots[s] = p
             self.curves[s] = [
-                p.plot(pen=pg.mkPen(c, width=1.5), skipFiniteCheck=True) for c in CHANNEL_COLOURS
+                p.plot(pen=pg.mkPen(c, width=1), skipFiniteCheck=True) for c in CHANNEL_COLOURS
             ]
-            self.ic_items[s] = pg.ScatterPlotItem(
-                symbol="t", size=13, brush=IC_COLOUR, pen=pg.mkPen("k")
-            )
-            self.to_items[s] = pg.ScatterPlotItem(
-                symbol="t1", size=13, brush=TO_COLOUR, pen=pg.mkPen("k")
-            )
+            self.ic_items[s] = pg.ScatterPlotItem(symbol="t", size=13, brush=IC_COLOUR, pen=None)
+            self.to_items[s] = pg.ScatterPlotItem(symbol="t1", size=13, brush=TO_COLOUR, pen=None)
             p.addItem(self.ic_items[s])
             p.addItem(self.to_items[s])
         self._update_labels()
