@@ -11,8 +11,10 @@ moment matrix (one power-iteration step per sample, so results do not depend on 
 Its sign is resolved by running two state machines, one on ``w`` and one on ``-w``: after
 a true IC the foot is in stance (little rotation 0.1-0.25 s later), after the mirrored
 "IC" (the start of swing) it rotates fast. The machine whose candidate ICs are followed by
-quieter windows wins; its events (kept pending until then) are emitted and the sign is
-locked. An explicit standing period needs no special handling: nothing rotates.
+quieter windows wins; its events (kept pending until then) are emitted. The decision is
+revised if the recent strides clearly contradict it (e.g. it was taken while the sensor was
+handled before being clipped on). A standing period needs no special handling: nothing
+rotates.
 """
 
 from __future__ import annotations
