@@ -47,8 +47,9 @@ class GaitPlan:
 
     Per-step arrays (length = number of steps): ``side`` (LEFT/RIGHT), ``ic``, ``to`` (NaN when
     the foot lands into standing), ``next_ic`` (NaN when no contralateral IC follows in the
-    bout), ``drop_amp`` (commanded contralateral drop, deg), ``shape`` (n, 3) random factors for
-    strike angle, toe-off angle and swing peak. ``bouts`` (k, 3): [first lift-off, first IC, first
+    bout), ``drop_amp`` (commanded contralateral drop, deg), ``shape`` (n, 8) random factors
+    (mean 1) for strike angle, toe-off angle, swing peak, axial rotation, tilt, lateral sway,
+    braking and vertical impact. ``bouts`` (k, 3): [first lift-off, first IC, first
     landing into standing] of each gait bout; between the last two the stance forces carry the
     body weight.
     ``t_start``, ``t_end``: span of the plan (beyond the requested duration).
@@ -105,7 +106,7 @@ def plan_gait(sc: Scenario, duration: float, rng: np.random.Generator) -> GaitPl
         t_go = max(t_go, settled + 0.5) + (1 - sc.heel_off_frac) * sc.contact_time
         if t_go >= t_stop:
             continue
-        first = LEFT
+        first = int(rng.integers(2))  # LEFT or RIGHT leads the bout
         swing0 = 0.75 * (2 * t_step - sc.contact_time)
         t_ic = t_go + swing0
         # the first stance foot lifts from standing at t_go; the other pushes off later
@@ -143,7 +144,8 @@ def plan_gait(sc: Scenario, duration: float, rng: np.random.Generator) -> GaitPl
     drop = (drop_side[side_a] + rate_side[side_a] * run_minutes) * (
         1 + sc.drop_cv * rng.standard_normal(n)
     )
-    shape = 1 + 0.05 * rng.standard_normal((n, 3))
+    shape = 1 + 0.05 * rng.standard_normal((n, 8))
+    shape[:, 7] = np.maximum(1 + 0.15 * rng.standard_normal(n), 0.3)  # impacts vary more
 
     contacts = []
     for f in (LEFT, RIGHT):

@@ -57,9 +57,15 @@ class PelvisModel:
         p = sc.grf_power
         shape_int = math.gamma((p + 1) / 2) / (math.sqrt(math.pi) * math.gamma(p / 2 + 1))
         shape_int += sc.grf_dip * 2 / (3 * np.pi)
-        impact_area = sc.impact_g * G * sc.impact_width * np.sqrt(np.pi)
+        f = plan.shape
+        self.impact = sc.impact_g * G * f[:, 7]
+        impact_area = self.impact * sc.impact_width * np.sqrt(np.pi)
         self.grf_amp = (G * self.step - impact_area) / (self.stance * shape_int)
         self.drop = np.deg2rad(plan.drop_amp)
+        self.axial = np.deg2rad(sc.axial_amp_deg) * f[:, 3] * self.sign
+        self.tilt = np.deg2rad(sc.tilt_amp_deg) * f[:, 4]
+        self.sway = sc.sway_lat_m * f[:, 5] * self.sign
+        self.brake = sc.brake_acc * f[:, 6]
         self.lever = np.asarray(sc.pelvis_lever, dtype=float)
 
     def _steps(self, t: FloatArray) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
@@ -84,11 +90,10 @@ class PelvisModel:
         tau = np.where(step_ok, (t - self.plan.ic[kk]) / np.where(step_ok, dur, 1.0), -1.0)
         dur = np.where(step_ok, dur, 1.0)
         b, db, ddb = bump(tau, 0.5)
-        s = self.sign[kk]
         psi, dpsi, ddpsi = self.path.heading(t)
-        ax = np.deg2rad(sc.axial_amp_deg) * s
+        ax = self.axial[kk]
         yaw = (psi + ax * b, dpsi + ax * db / dur, ddpsi + ax * ddb / dur**2)
-        tl = np.deg2rad(sc.tilt_amp_deg)
+        tl = self.tilt[kk]
         pitch = (np.deg2rad(sc.neutral_tilt_deg) + tl * b, tl * db / dur, tl * ddb / dur**2)
         roll = [np.full_like(t, np.deg2rad(sc.neutral_obliquity_deg)), 0 * t, 0 * t]
         for j in (k, km1):
@@ -115,18 +120,18 @@ class PelvisModel:
         step_ok = (k >= 0) & np.isfinite(dur)
         dur = np.where(step_ok, dur, 1.0)
         tau = np.where(step_ok, (t - plan.ic[kk]) / dur, -1.0)
-        lat = sc.sway_lat_m * self.sign[kk] * bump(tau, 0.5)[2] / dur**2
+        lat = self.sway[kk] * bump(tau, 0.5)[2] / dur**2
         fwd = np.zeros_like(t)
         vert = np.zeros_like(t)
         for j in (k, km1):
             ok, tau_j = self._in_stance(j, t)
             jj = np.maximum(j, 0)
-            fwd -= np.where(ok, sc.brake_acc * np.sin(2 * np.pi * tau_j), 0.0)
+            fwd -= np.where(ok, self.brake[jj] * np.sin(2 * np.pi * tau_j), 0.0)
             since = t - plan.ic[jj] - sc.impact_time
             force = self.grf_amp[jj] * (
                 np.abs(np.sin(np.pi * tau_j)) ** sc.grf_power
                 + sc.grf_dip * np.sin(3 * np.pi * tau_j)
-            ) + sc.impact_g * G * np.exp(-((since / sc.impact_width) ** 2))
+            ) + self.impact[jj] * np.exp(-((since / sc.impact_width) ** 2))
             vert += np.where(ok, force, 0.0)
         b = np.searchsorted(plan.bouts[:, 1:].ravel(), t, side="right")
         vert -= np.where(b % 2 == 1, G, 0.0)  # inside a bout: stance forces carry the weight
