@@ -187,3 +187,11 @@ def test_every_key_in_bundled_files_is_documented():
 def test_public_reexports():
     assert imustream.profiles is profiles
     assert issubclass(imustream.DecodeError, ValueError)
+
+
+def test_profiles_are_hashable_and_compare_by_content():
+    p = profiles.get("metamotion")
+    assert {p: 1}[p.with_options(rate=p.default_rate)] == 1
+    q = p.with_options(rate=200)
+    assert q != p and q.rate == 200 and p.rate == p.default_rate  # the original is unchanged
+    assert q.with_options(rate=p.default_rate) == p

@@ -165,16 +165,16 @@ class FirmwareProfile:
     rate: float
     acc_range: float | None
     gyr_range: float | None
-    codes: Mapping[str, Mapping[float, int]]
+    codes: Mapping[str, Mapping[float, int]] = field(hash=False)
     start_writes: tuple[WriteTemplate, ...]
     stop_writes: tuple[WriteTemplate, ...]
     decoder_name: str
     layout: Layout | None
-    scales: Scales
+    scales: Scales = field(hash=False)
     time: TimeSpec
     samples_per_packet: int | None
     acc_full_scale_fixed: float | None
-    decoder_params: Mapping[str, object] = field(default_factory=dict)
+    decoder_params: Mapping[str, object] = field(default_factory=dict, hash=False)
     _decode: Callable[[bytes], SampleBlock] | None = field(
         default=None, repr=False, compare=False, hash=False
     )
