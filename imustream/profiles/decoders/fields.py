@@ -192,10 +192,16 @@ class FieldsDecoder:
                 )
         if self.fast is not None:
             dt, nb, kb, colscale, (ia, ig, im) = self.fast
-            scaled = np.ndarray((nb, n, kb), dt, buf, self.hsize) * colscale
-            acc = None if ia is None else scaled[ia[0], :, ia[1] : ia[1] + 3]
-            gyr = None if ig is None else scaled[ig[0], :, ig[1] : ig[1] + 3]
-            mag = None if im is None else scaled[im[0], :, im[1] : im[1] + 3]
+            if nb == 1:  # interleaved: a 2-D view scales fastest
+                sc = np.ndarray((n, kb), dt, buf, self.hsize) * colscale[0, 0]
+                acc = None if ia is None else sc[:, ia[1] : ia[1] + 3]
+                gyr = None if ig is None else sc[:, ig[1] : ig[1] + 3]
+                mag = None if im is None else sc[:, im[1] : im[1] + 3]
+            else:
+                sc = np.ndarray((nb, n, kb), dt, buf, self.hsize) * colscale
+                acc = None if ia is None else sc[ia[0], :, ia[1] : ia[1] + 3]
+                gyr = None if ig is None else sc[ig[0], :, ig[1] : ig[1] + 3]
+                mag = None if im is None else sc[im[0], :, im[1] : im[1] + 3]
             return self._block(n, head, acc, gyr, mag)
         bases = []
         base = self.hsize
