@@ -153,3 +153,28 @@ def test_input_validation():
         imustream.analyze_run(FS, pelvis=(acc, gyr), chunk=0)
     quiet = imustream.analyze_run(FS, pelvis=(acc, gyr))  # standing still: no steps, no error
     assert len(quiet) == 0 and quiet["pelvic_drop_deg"].shape == (0,)
+
+
+def test_real_shoe_recording_steps_match_reference(datasets_dir):
+    """gaitmap walking (both shoes, Vicon reference): every reference IC is a step start."""
+    rec = {}
+    for f in sorted((datasets_dir / "gaitmap").glob("*.npz")):
+        d = np.load(f, allow_pickle=False)
+        rec[str(d["placement"])] = d
+    left, right = rec["shoe_left"], rec["shoe_right"]
+    fs = float(left["fs"])
+    table = imustream.analyze_run(
+        fs,
+        shoe_left=(left["acc"], left["gyr"]),
+        shoe_right=(right["acc"], right["gyr"]),
+    )
+    for side, d in (("left", left), ("right", right)):
+        ic = table["ic_time"][table["side"] == side]
+        ref = d["ic"]
+        err = np.array([np.min(np.abs(ic - r)) for r in ref])
+        assert np.mean(err < 0.03) >= 0.9, (side, np.round(err, 3))
+        bouts = d["bouts"]
+        inside = ((ic[:, None] >= bouts[:, 0] - 0.03) & (ic[:, None] <= bouts[:, 1] + 0.03)).any(1)
+        assert inside.sum() <= len(ref) + 2  # no phantom steps inside the annotated bouts
+    walking = np.isfinite(table["contact_time"])
+    assert np.nanmedian(table["contact_time"][walking]) == pytest.approx(0.7, abs=0.1)
