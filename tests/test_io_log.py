@@ -217,3 +217,35 @@ def test_power_loss_zero_filled_tail_is_dropped(tmp_path):
         got = sorted((h, s, pl) for s, v in _as_list(c).items() for h, pl in v)
         assert set(got) <= set(notes) and len(got) % 6 == 0
         assert c.damage and c.damage[-1][1] == keep + zeros and c.end is None
+
+
+def test_fsync_cadence_bounds_what_a_power_loss_can_take(tmp_path, monkeypatch):
+    """Records are fsynced at most fsync_interval after they were written; the file and its
+    directory are fsynced at creation."""
+    import imustream.io.logwriter as lw
+
+    now = [100.0]
+    synced: list[tuple[float, int]] = []
+    dirs: list[str] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(lw.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(lw, "fsync_dir", lambda d: dirs.append(str(d)))
+
+    def fsync(fd):
+        synced.append((now[0], os.fstat(fd).st_size))
+        real_fsync(fd)
+
+    monkeypatch.setattr(lw.os, "fsync", fsync)
+    w = SessionLogWriter(tmp_path / "a.imulog", {"sensors": SENSORS}, fsync_interval=0.5)
+    assert dirs == [str(tmp_path)] and synced[0][1] == w.bytes_written  # header durable
+    written = []
+    for i in range(40):  # a record every 0.1 s for 4 s
+        now[0] = 100.0 + 0.1 * (i + 1)
+        w.write_notifications(["pelvis"], [i], [b"x" * 20])
+        written.append((now[0], w.bytes_written))
+    w.close({"reason": "stopped"})
+    # every byte written at time t was on disk by t + 0.5 s (or at close)
+    for t, size in written:
+        t_sync = min((ts for ts, sz in synced if sz >= size), default=None)
+        assert t_sync is not None and t_sync - t <= 0.5 + 1e-9
+    assert 7 <= len(synced) <= 10  # ~ every 0.5 s, not after every record
