@@ -235,3 +235,16 @@ def test_polar_gyro_float_delta_frames():
     data = vals[0].tobytes() + bytes([width, 1]) + _pack_bits([int(x) for x in d], width)
     b = p.decode(_pmd(5, 0, 0x81, data))
     np.testing.assert_allclose(b.gyr, vals.astype(float) * D2R)
+
+
+def test_polar_raw_int8_and_int24_frames():
+    p = get("polar-h10").with_options(rate=50)
+    b8 = p.decode(_pmd(2, 0, 0x00, struct.pack("<6b", 1, -2, 3, -128, 127, 0)))
+    np.testing.assert_allclose(b8.acc, np.array([[1, -2, 3], [-128, 127, 0]]) / 1000 * G)
+    vals = [(-8388608, 8388607, -1), (1, -70000, 123456)]
+    raw24 = b"".join(v.to_bytes(3, "little", signed=True) for row in vals for v in row)
+    b24 = p.decode(_pmd(2, 2_000_000_000, 0x02, raw24))
+    np.testing.assert_allclose(b24.acc, np.array(vals) / 1000 * G)
+    np.testing.assert_allclose(b24.t_device, [1.98, 2.0])
+    with pytest.raises(DecodeError):
+        p.decode(_pmd(2, 0, 0x02, raw24[:-1]))

@@ -21,8 +21,12 @@ class Reassembler:
     """Per-connection reassembly; pass-through for profiles that never split packets.
 
     Nothing is dropped: a first part that is never completed is returned as it is when the
-    next packet arrives (its decode then raises DecodeError and is counted), and a
-    continuation without a first part is returned as it is too.
+    next packet arrives (its decode then raises DecodeError and is counted), a continuation
+    without a first part is returned as it is too, and two parts are joined only when they
+    make exactly one complete notification (``round(rate / notification_rate)`` samples).
+    Limit: Movesense packets carry no counter, so a first part whose continuation was lost,
+    followed directly by a continuation whose first part was lost, joins into one wrong
+    notification (two losses in a row; the halves are indistinguishable).
     """
 
     def __init__(self, p: FirmwareProfile) -> None:
@@ -49,7 +53,9 @@ class Reassembler:
         out: list[bytes] = []
         kind = data[0] if data else None
         if kind == self.cont_type and self._held is not None:
-            out.append(self._held + data[self.strip :])
+            joined = self._held + data[self.strip :]
+            # only a pair that makes exactly one complete notification is joined
+            out.extend([joined] if len(joined) == self.full_size else [self._held, data])
             self._held = None
             return out
         if self._held is not None:
