@@ -12,8 +12,10 @@ from imustream.types import LinkState
 DURATION = 12.0
 
 
-@pytest.fixture(scope="module")
-def bad_session():
+@pytest.fixture(
+    scope="module", params=["inprocess", pytest.param("bumble", marks=pytest.mark.integration)]
+)
+def bad_session(request):
     devices = make_devices(
         DURATION + 1,
         device_kw={
@@ -22,7 +24,7 @@ def bad_session():
             "shoe_right": {"wire_profile": profiles.get("movesense-imu6")},
         },
     )
-    items = run_links(devices, "inprocess", DURATION)
+    items = run_links(devices, request.param, DURATION)
     return devices, *acquire(items, devices)
 
 
