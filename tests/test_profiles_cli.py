@@ -41,3 +41,19 @@ def test_validate_own_file(tmp_path, capsys):
     assert main(["profiles", "--file", str(bad)]) == 1
     err = capsys.readouterr().err
     assert "time.colour" in err and str(bad) in err
+
+
+def test_one_profile_in_detail(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(["profiles", "metamotion"]) == 0
+    out = capsys.readouterr().out
+    assert "03 03 28 0c" in out and "326a9001-85cb-9195-d9dd-464cfbbae75a" in out
+    assert main(["profiles", "xsens-dot", "--json"]) == 0
+    (f,) = json.loads(capsys.readouterr().out)
+    assert f["start_writes"][1] == {
+        "char": "15172001-4947-11e9-8646-d663bd873d93",
+        "data": "01 01 15",
+        "response": True,
+    }
+    assert main(["profiles", "no-such"]) == 1
+    assert "unknown firmware profile" in capsys.readouterr().err

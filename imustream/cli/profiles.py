@@ -7,7 +7,7 @@ import json
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..profiles import FirmwareProfile
+    from ..profiles import FirmwareProfile, GattWrite
 
 COMMAND = "profiles"
 HELP = "list the supported sensors (firmware profiles)"
@@ -16,12 +16,14 @@ DESCRIPTION = (
     "ranges, where sample times come from (device clock or nominal rate + arrival), "
     "sequence counter, samples per notification and the notify characteristic. "
     "Profiles are TOML files in firmware_profiles/ (see its README.md); `--file` validates "
-    "one of your own."
+    "one of your own. With a NAME: the details of one profile, including the GATT writes "
+    "that start and stop streaming."
 )
 
 
 def register(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``imustream profiles``."""
+    parser.add_argument("name", nargs="?", metavar="NAME", help="show one profile in detail")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
     parser.add_argument(
         "--file", metavar="TOML", help="validate this profile file and show it alone"
@@ -58,18 +60,33 @@ def describe(p: FirmwareProfile) -> dict:
         "control_uuid": p.control_uuid,
         "battery": p.battery is not None,
         "scan_name_pattern": p.scan_name_pattern,
+        "advertised_services": list(p.advertised_services),
+        "start_writes": [_write(w) for w in p.start_sequence()],
+        "stop_writes": [_write(w) for w in p.stop_sequence()],
         "file": p.source_file,
     }
+
+
+def _write(w: GattWrite) -> dict:
+    return {"char": w.char_uuid, "data": w.data.hex(" "), "response": w.response}
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the profile table (or JSON)."""
     from .. import profiles
 
-    items = [profiles.load(args.file)] if args.file else [profiles.get(n) for n in profiles.names()]
+    if args.file:
+        items = [profiles.load(args.file)]
+    elif args.name:
+        items = [profiles.get(args.name)]
+    else:
+        items = [profiles.get(n) for n in profiles.names()]
     facts = [describe(p) for p in items]
     if args.json:
         print(json.dumps(facts, indent=2))
+        return 0
+    if args.name or args.file:
+        _details(facts[0])
         return 0
     from rich.console import Console
     from rich.table import Table
@@ -106,3 +123,26 @@ def run(args: argparse.Namespace) -> int:
         )
     Console().print(table)
     return 0
+
+
+def _details(f: dict) -> None:
+    """One profile, every fact, as a two-column table."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{f['name']} ({f['vendor']})", title_justify="left", show_header=False)
+    table.add_column("key", style="bold")
+    table.add_column("value", overflow="fold")
+    for key, value in f.items():
+        if key in ("start_writes", "stop_writes"):
+            value = (
+                "\n".join(
+                    f"{w['char']}: {w['data']}" + ("" if w["response"] else " (no response)")
+                    for w in value
+                )
+                or "(none)"
+            )
+        elif isinstance(value, list):
+            value = ", ".join(_num(v) if isinstance(v, float) else str(v) for v in value) or "-"
+        table.add_row(key, str(value))
+    Console().print(table)
