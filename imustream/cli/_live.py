@@ -44,7 +44,7 @@ class LiveSource:
     extra: dict = field(default_factory=dict)
 
 
-def _queue_items(q: queue.SimpleQueue, alive: Callable[[], bool]) -> Iterator[Any]:
+def queue_items(q: queue.SimpleQueue, alive: Callable[[], bool]) -> Iterator[Any]:
     while True:
         try:
             yield q.get(timeout=0.05)
@@ -93,7 +93,7 @@ def ble_source(
             raise ConfigError(f"BLE thread failed: {ble.error!r}")
 
     return LiveSource(
-        items=_queue_items(ble.queue, lambda: ble.running),
+        items=queue_items(ble.queue, lambda: ble.running),
         header=_header(profiles, rates, **header_extra),
         rates=rates,
         profiles=profiles,

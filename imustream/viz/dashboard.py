@@ -33,6 +33,8 @@ class FrameStats:
     def __init__(self) -> None:
         self.frames = 0
         self.frame_s: list[float] = []
+        #: update cost of the frames that had new data to draw
+        self.busy_frame_s: list[float] = []
         #: host ns from a step's/event's notification arrival to the end of its frame
         self.latency_ns: list[int] = []
 
@@ -148,7 +150,8 @@ class Dashboard(QtWidgets.QMainWindow):
     def tick(self) -> None:
         """One frame: pull what is new, redraw what changed, record cost and latency."""
         t0 = time.perf_counter()
-        if self.model.update():
+        changed = self.model.update()
+        if changed:
             self.traces.refresh(self.model)
             self.drop.refresh(self.model)
             self.numbers.refresh(self.model)
@@ -157,7 +160,10 @@ class Dashboard(QtWidgets.QMainWindow):
         done_ns = time.monotonic_ns()
         self.stats.latency_ns.extend(done_ns - src for src in self.model.new_record_sources)
         self.stats.frames += 1
-        self.stats.frame_s.append(time.perf_counter() - t0)
+        spent = time.perf_counter() - t0
+        self.stats.frame_s.append(spent)
+        if changed:
+            self.stats.busy_frame_s.append(spent)
 
     def save_screenshot(self, path: str | Path) -> Path:
         """Render the window to a PNG file and return its path."""
