@@ -92,6 +92,9 @@ def test_replay_and_analyze(tmp_path, capsys):
     assert main(["replay", str(DEMO / "demo_right_hip_drop.h5"), "--speed", "0"]) == 0
     out = capsys.readouterr().out
     assert "step left" in out and "replayed demo_right_hip_drop.h5" in out
+    assert "alert: Right hip drops" in out  # the whole live path warns, naming the side
+    assert main(["replay", str(DEMO / "demo_symmetric.h5"), "--speed", "0", "--quiet"]) == 0
+    assert "alert:" not in capsys.readouterr().out
     files = [str(DEMO / "demo_symmetric.h5"), str(DEMO / "demo_right_hip_drop.h5")]
     assert main(["analyze", *files, "--window", "5", "--csv", str(tmp_path)]) == 0
     out = capsys.readouterr().out
