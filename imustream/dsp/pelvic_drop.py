@@ -69,6 +69,8 @@ class PelvicDrop:
     #: still if |gyr| below this (rad/s) and | |acc| - g | below ACC_TOL (m/s^2)
     GYR_STILL = 0.2
     ACC_TOL = 1.0
+    #: a stance starting this long (s) after the previous toe-off follows a pause
+    PAUSE_S = 1.0
 
     def __init__(
         self,
@@ -100,6 +102,7 @@ class PelvicDrop:
         self._n_side = {"left": 0, "right": 0}
         self._transitions: deque[np.ndarray] = deque()
         self._trans_sum = np.zeros(3)
+        self._last_to = math.inf
         self._ready = False
         self._baselines: OrderedDict[float, np.ndarray] = OrderedDict()
         self._axis: np.ndarray | None = None
@@ -136,6 +139,11 @@ class PelvicDrop:
             return
         # first and last sample of the stance: within a sample of IC and TO, where the
         # obliquity is flat (a turning point), so no interpolation is needed
+        if ic_time - self._last_to > self.PAUSE_S:
+            # after a pause the attitude filter has re-levelled at rest: restart the neutral
+            self._transitions.clear()
+            self._trans_sum[:] = 0.0
+        self._last_to = to_time
         here = 0.5 * (up[0] + up[-1])
         self._transitions.append(here)
         self._trans_sum += here
