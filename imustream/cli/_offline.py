@@ -8,6 +8,7 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +38,7 @@ class OfflineResult:
         }
 
 
-def build_acquisition(header: dict):
+def build_acquisition(header: dict) -> tuple[Any, dict[str, float]]:
     """A stream.Acquisition configured from a recording's metadata (profiles and rates)."""
     from .. import profiles
     from ..stream.acquisition import Acquisition

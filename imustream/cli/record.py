@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..types import Marker
 
 COMMAND = "record"
 HELP = "record a session from real sensors (--config) or the virtual runner (--scenario)"
@@ -197,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
     return 1 if rec.error is not None else 0
 
 
-def parse_marker(line: str, time_s: float):
+def parse_marker(line: str, time_s: float) -> Marker | None:
     """A Marker from a line ``KIND [VALUE] [TEXT]`` (``None`` for an empty line)."""
     from ..types import Marker
 

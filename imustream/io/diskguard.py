@@ -36,7 +36,7 @@ class DiskGuard:
         directory: str | os.PathLike,
         headroom: int = DEFAULT_HEADROOM,
         free: Callable[[Path], int] = free_bytes,
-    ):
+    ) -> None:
         self.directory = Path(directory)
         self.headroom = int(headroom)
         self._free = free
