@@ -77,6 +77,10 @@ class LinkFaults:
         ``start`` and the device advertises again from ``end``.
     conn_interval : float
         Connection interval in s; packets leave at connection events.
+    slip_prob : float
+        Probability that a packet misses a connection event (radio retransmission) and
+        leaves one interval later, taking the packets queued behind it along: one-sided
+        delay jitter as on a real link (the link layer never reorders).
     """
 
     loss_rate: float = 0.0
@@ -85,6 +89,7 @@ class LinkFaults:
     reorder_prob: float = 0.0
     disconnects: tuple[tuple[float, float], ...] = ()
     conn_interval: float = 0.015
+    slip_prob: float = 0.05
 
     @classmethod
     def from_scenario(cls, scenario: Any, sensor: str) -> LinkFaults:
@@ -374,13 +379,18 @@ class SimulatedDevice:
         k = int(enc.samples_per_packet)
         ci = self.faults.conn_interval
         i = int(np.searchsorted(sig.t, self.now(), side="left"))
-        held: bytes | None = None
+        held: list[bytes] | None = None
+        last_send = -math.inf
         n_total = len(sig.t)
         while i + k <= n_total:
             t_last = float(sig.t[i + k - 1])
             if self.stop_at is not None and t_last >= self.stop_at:
                 return
             t_send = math.ceil(t_last / ci) * ci if ci > 0 else t_last
+            while ci > 0 and self._rng.random() < self.faults.slip_prob:
+                t_send += ci
+            t_send = max(t_send, last_send)  # queued behind a slipped packet
+            last_send = t_send
             # always yield, so a device that fell behind cannot starve the loop
             await asyncio.sleep(max(0.0, self._power_on + t_send - loop.time()))
             if self._transport is None or self._stream is not stream:
