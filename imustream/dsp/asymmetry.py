@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 
@@ -123,8 +123,7 @@ def get_preset(name: str, **overrides) -> AlertThresholds:
         raise ConfigError(f"bad alert threshold override: {exc}") from None
 
 
-@dataclass(frozen=True, slots=True)
-class Comparison:
+class Comparison(NamedTuple):
     """Left/right comparison of one metric over the rolling window.
 
     ``value`` is the SI in percent (or the R - L difference in degrees for pelvic drop),
@@ -173,7 +172,10 @@ def _t_quantile_975(df: float) -> float:
 def _mean_var(x) -> tuple[float, float]:
     n = len(x)
     m = sum(x) / n
-    return m, sum((v - m) * (v - m) for v in x) / (n - 1)
+    ss = 0.0
+    for v in x:
+        ss += (v - m) * (v - m)
+    return m, ss / (n - 1)
 
 
 def welch_interval(left, right) -> tuple[float, float, float]:

@@ -178,10 +178,9 @@ class PelvicDrop:
             return self._axis
         if not self.ready:
             return None
-        u = self._trans_sum / len(self._transitions)
-        u /= np.linalg.norm(u)
-        v = self._v - np.dot(self._v, u) * u
-        norm = np.linalg.norm(v)
+        u = self._trans_sum / math.sqrt(float(self._trans_sum @ self._trans_sum))
+        v = self._v - float(self._v @ u) * u
+        norm = math.sqrt(float(v @ v))
         self._axis = v / norm if norm > 0 else None
         return self._axis
 

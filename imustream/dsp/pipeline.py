@@ -69,6 +69,7 @@ class _SensorState:
         self.staged_t: list[np.ndarray] = []
         self.staged_clip = False
         self.staged = 0
+        self.n_clipped = 0  # clipped samples seen so far
 
 
 def _make_detector(sensor: Sensor, fs: float, has_gyr: bool):
@@ -290,8 +291,10 @@ class Pipeline:
         full = self.acc_range.get(st.sensor)
         if full is not None:
             values[:, 1] = (np.abs(acc) >= 0.995 * full).any(axis=1)
+            st.n_clipped += int(values[:, 1].sum())
         else:
             values[:, 1] = clipped
+            st.n_clipped += len(t) if clipped else 0
         st.timeline.append(t, values)
         if st.sensor is Sensor.PELVIS:
             if self.pelvic is not None:
@@ -368,6 +371,9 @@ class Pipeline:
                 self._release(out)
         if self._pending and (final or self._pending[0].ic_time < watermark - 0.5 * self.keep_s):
             self._release(out)
+        for st in self._sensors.values():  # forget gaps no pending or future step can overlap
+            if st.gaps and st.gaps[0][1] < watermark - self.keep_s:
+                st.gaps = [g for g in st.gaps if g[1] >= watermark - self.keep_s]
 
     def _release(self, out: PipelineOutput) -> None:
         for tm in self._pending:
@@ -385,11 +391,13 @@ class Pipeline:
         has_gap = False
         for st in self._sensors.values():
             # a gap in any sensor spoils the step (drop, own timing, next contralateral IC)
-            has_gap |= any(a < end and b > tm.ic_time for a, b in st.gaps)
+            if st.gaps:
+                has_gap |= any(a < end and b > tm.ic_time for a, b in st.gaps)
             if st.side is not None and st.side != tm.side:
                 continue
-            _, v = st.timeline.window(tm.ic_time - 0.05, end)
-            clipped |= bool(v[:, 1].any())
+            if st.n_clipped:  # only then look for clipped samples in the step
+                _, v = st.timeline.window(tm.ic_time - 0.05, end)
+                clipped |= bool(v[:, 1].any())
             if st.side is not None:
                 _, near = st.timeline.window(tm.ic_time - 0.05, tm.ic_time + 0.05)
                 if len(near):
