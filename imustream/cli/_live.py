@@ -225,7 +225,12 @@ class RecordingControl:
         if on and self.recorder is None:
             self.directory.mkdir(parents=True, exist_ok=True)
             stamp = time.strftime("%Y%m%d-%H%M%S")
-            header = dict(self.header, t0_ns=self.worker.acq.origin_ns or 0)
+            from ._session import session_header
+
+            extra = {k: v for k, v in self.header.items() if k not in ("sensors", "sensor_info")}
+            header = session_header(
+                self.header["sensor_info"], t0_ns=self.worker.acq.origin_ns or 0, extra=extra
+            )
             self.recorder = Recorder(self.directory / f"session-{stamp}.imulog", header).start()
             self.worker.set_recorder(self.recorder)
         elif not on and self.recorder is not None:
@@ -331,9 +336,8 @@ class LiveWorker:
         for out in outs:
             if isinstance(out, Gap):
                 self.pipeline.gap(out)
+                # not recorded: the converter re-derives gaps from the raw log (as `record`)
                 self.feed.push_records([out], source_host_ns=arrival)
-                if self._recorder is not None:
-                    self._recorder.record(out)
             else:
                 self.feed.push_block(out)
                 self._push_output(self.pipeline.process(out), arrival)
