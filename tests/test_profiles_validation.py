@@ -195,3 +195,9 @@ def test_profiles_are_hashable_and_compare_by_content():
     q = p.with_options(rate=200)
     assert q != p and q.rate == 200 and p.rate == p.default_rate  # the original is unchanged
     assert q.with_options(rate=p.default_rate) == p
+
+
+def test_get_rejects_odd_names():
+    for bad in (None, 3, "../imustream-open", "sub/imustream-open"):
+        with pytest.raises(ProfileError, match="unknown firmware profile"):
+            profiles.get(bad)  # type: ignore[arg-type]

@@ -46,10 +46,10 @@ def get(name: str) -> FirmwareProfile:
     ProfileError
         If there is no such profile or its file is invalid.
     """
-    p = _cache.get(name)
+    p = _cache.get(name) if isinstance(name, str) else None
     if p is None:
-        path = profile_dir() / f"{name}.toml"
-        if not isinstance(name, str) or "/" in name or not path.is_file():
+        path = profile_dir() / f"{name}.toml" if isinstance(name, str) else None
+        if path is None or "/" in name or "\\" in name or not path.is_file():
             raise ProfileError(f"unknown firmware profile {name!r} (known: {', '.join(names())})")
         p = _cache[name] = load(path)
     return p
