@@ -59,8 +59,8 @@ def sensor_table(stats: dict[str, Any], title: str = "sensors") -> Table:
     return table
 
 
-def metrics_table(metrics: dict[str, float], alerts: list[Any], title: str = "gait") -> Table:
-    """Cadence (in the title), contact time and pelvic drop left/right, then active alerts."""
+def metrics_table(metrics: dict[str, float], title: str = "gait") -> Table:
+    """Cadence (in the title), contact time and pelvic drop left/right."""
     cadence = _num(metrics.get("cadence"), "{:.0f}", " steps/min")
     table = Table(title=f"{title}: cadence {cadence}", title_justify="left", expand=False)
     table.add_column("metric")
@@ -76,9 +76,12 @@ def metrics_table(metrics: dict[str, float], alerts: list[Any], title: str = "ga
         _num(metrics.get("drop_left"), "{:.1f}"),
         _num(metrics.get("drop_right"), "{:.1f}"),
     )
-    for alert in alerts:
-        table.add_row(f"[bold red]ALERT[/] {alert.metric}", alert.message or "", "")
     return table
+
+
+def alert_lines(alerts: list[Any]) -> list[str]:
+    """One rich-markup line per active alert."""
+    return [f"[bold red]ALERT[/] {a.metric}: {a.message or a.value}" for a in alerts]
 
 
 def status_line(session: Any, with_metrics: bool) -> str:
@@ -126,8 +129,8 @@ class TerminalSummary:
         parts = [sensor_table(session.stats, title=f"{title}  t = {session.session_time:.1f} s")]
         if self.with_metrics:
             gait = "gait, last 15 s" if math.isfinite(window_s) else "gait, whole session"
-            alerts = list(session.active_alerts.values())
-            parts.append(metrics_table(session.metrics(window_s), alerts, title=gait))
+            parts.append(metrics_table(session.metrics(window_s), title=gait))
+            parts += alert_lines(list(session.active_alerts.values()))
         return Group(*parts)
 
     def __enter__(self) -> TerminalSummary:
