@@ -62,7 +62,8 @@ def sensor_table(stats: dict[str, Any], title: str = "sensors") -> Table:
 def metrics_table(metrics: dict[str, float], title: str = "gait") -> Table:
     """Cadence (in the title), contact time and pelvic drop left/right."""
     cadence = _num(metrics.get("cadence"), "{:.0f}", " steps/min")
-    table = Table(title=f"{title}: cadence {cadence}", title_justify="left", expand=False)
+    heading = f"{title}: cadence {cadence}"
+    table = Table(title=heading, title_justify="left", expand=False, min_width=len(heading))
     table.add_column("metric")
     table.add_column("left", justify="right")
     table.add_column("right", justify="right")
