@@ -176,7 +176,7 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="best of N")
     ap.add_argument("--soak-hours", type=float, default=0.0, help="memory soak (0 = skip)")
     args = ap.parse_args(argv)
-    console = Console()
+    console = Console(width=120)
     run = simulate("right-hip-drop", duration=args.seconds, fs=FS, seed=3)
     n_total = 3 * min(run.sensors[s].n for s in SENSORS)
     console.print(
