@@ -358,7 +358,7 @@ class Acquisition:
             else:
                 n_missing = max(0, round(dt * fs) - 1)
                 gap_reason = "loss" if n_missing > 0 else None
-        if h.order != min([h.order, *[x.order for x in tr.held]]):
+        if tr.held and h.order > min(x.order for x in tr.held):
             st.reordered += 1
         # device-side clock of each sample
         if tr.has_time:
@@ -379,8 +379,9 @@ class Acquisition:
             # the clock fit may move earlier (a lower arrival delay was seen): slew towards it,
             # never letting session time run backwards or advance less than half a sample
             prev_dev = tr.last_tdev if tr.has_time else tr.last_count_time
-            floor = tr.last_session + SLEW_MIN_ADVANCE * (np.asarray(t_dev) - prev_dev)
-            if t_session[0] < floor[0]:
+            floor0 = tr.last_session + SLEW_MIN_ADVANCE * (float(t_dev[0]) - prev_dev)
+            if t_session[0] < floor0:
+                floor = tr.last_session + SLEW_MIN_ADVANCE * (np.asarray(t_dev) - prev_dev)
                 t_session = np.maximum(t_session, floor)
                 st.clock_slews += 1
         if gap_reason is not None:
@@ -392,8 +393,8 @@ class Acquisition:
             out.append(Gap(tr.sensor, float(start), end, int(n_missing), gap_reason))
             st.gaps += 1
             st.missing_samples += int(n_missing)
-        if tr.profile.acc_full_scale:
-            if np.any(np.abs(block.acc) >= 0.999 * tr.profile.acc_full_scale):
+        if tr.profile.acc_full_scale and n:
+            if np.abs(block.acc).max() >= 0.999 * tr.profile.acc_full_scale:
                 flags |= BlockFlags.ACC_CLIPPED
         out.append(
             SampleBlock(
