@@ -2,17 +2,18 @@
 
 pyqtgraph is already the dashboard's plotting library, so reports need no second one
 (matplotlib would add ~40 MB for a handful of plots). A QApplication is created on first
-use; without a display set ``QT_QPA_PLATFORM=offscreen`` (the ``report`` command does).
+use, on Qt's offscreen platform when there is no display.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.exporters import ImageExporter
-from pyqtgraph.Qt import QtCore
+from pyqtgraph.Qt import QtCore, QtWidgets
 
 from ...types import SIDES
 from ..style import BALANCE_GREEN_PCT, BALANCE_RED_PCT, SIDE_COLOURS
@@ -33,6 +34,10 @@ SESSION_COLOURS = ("#7f7f7f", "#2ca02c")  # A (before), B (after)
 
 
 def _layout(width: int, height: int) -> pg.GraphicsLayoutWidget:
+    if QtWidgets.QApplication.instance() is None and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # reports need no screen
     pg.mkQApp()
     pg.setConfigOptions(antialias=True, background="w", foreground=INK)
     glw = pg.GraphicsLayoutWidget(show=False)
