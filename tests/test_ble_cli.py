@@ -79,3 +79,14 @@ def test_stream_without_radio_gives_a_clear_error(tmp_path, capsys):
     path.write_text(CONFIG)
     assert main(["stream", "--config", str(path), "--duration", "1"]) == 1
     assert "no usable Bluetooth adapter" in capsys.readouterr().err
+
+
+def test_stream_identify_runs_against_simulated_devices(tmp_path, capsys):
+    """The sensors stand still (no tap): the command connects, reports nothing, exits 0."""
+    path = tmp_path / "session.toml"
+    path.write_text(CONFIG)
+    assert (
+        main(["stream", "--config", str(path), "--simulated", "--identify", "--duration", "2"]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "tap one firmly" in out and "tap on " not in out
