@@ -101,7 +101,12 @@ def simulated_setup(
         rates[sensor] = rate
         profs[sensor] = profile.with_options(rate=rate)
     if backend == "bumble":
-        from .backends.bumble_radio import BumbleClient, BumbleRadio, BumbleScanner
+        try:
+            from .backends.bumble_radio import BumbleClient, BumbleRadio, BumbleScanner
+        except ImportError as exc:
+            raise ConfigError(
+                f"the bumble backend needs bumble ({exc}): pip install 'imustream[bumble]'"
+            ) from None
 
         radio = BumbleRadio(devices)
         be = Backend(BumbleScanner, BumbleClient, {"radio": radio}, "bumble virtual radio")
