@@ -257,3 +257,29 @@ def test_input_errors():
     with pytest.raises(ValueError, match="fs"):
         PelvisEventDetector(-1.0)
     assert math.isclose(PelvisEventDetector(50.0).fs, 50.0)
+
+
+def test_sides_recover_after_handling_before_clip_on():
+    """4 s tumbling in the hand before a simulated run: gravity (4 s window) and forward are
+    relearnt within a few steps (measured: sides 0.962 over the run; with a 10 s window 0.78)."""
+    from scipy.signal import butter, sosfiltfilt
+
+    from imustream.sim import simulate
+
+    fs = 200.0
+    run = simulate("symmetric-runner", duration=60.0, fs=fs, seed=2)
+    s = run.sensors["pelvis"]
+    sos = butter(2, 3.0, fs=fs, output="sos")
+    for seed in range(2):
+        rng = np.random.default_rng(seed)
+        n = int(4 * fs)
+        hand_gyr = sosfiltfilt(sos, rng.normal(0, 15, (n, 3)), axis=0)
+        hand_acc = np.array([0, 0, 9.81]) + sosfiltfilt(sos, rng.normal(0, 10, (n, 3)), axis=0)
+        det = PelvisEventDetector(fs)
+        ev = _run(det, np.vstack([hand_acc, s.acc]), np.vstack([hand_gyr, s.gyr]))
+        ics = [e for e in ev if e[0] == "ic"]
+        t = np.array([e[1] for e in ics]) / fs - 4.0 + s.t[0]
+        r = match_events(t, run.truth["ic_time"], TOL)
+        assert r.recall >= 0.99
+        ok = [ics[i][2] == run.truth["side"][j] for i, j in r.pairs]
+        assert np.mean(ok) >= 0.95

@@ -1,7 +1,7 @@
 """Causal initial-contact / toe-off / side kernel for a pelvis (sacrum, lower back) IMU.
 
 Mounting invariance: "up" is the direction of the mean specific force (a cumulative mean at
-first, then exponentially weighted); the vertical acceleration ``a_v = acc . up`` and the
+first, then exponentially weighted over 4 s); the vertical acceleration ``a_v = acc . up`` and the
 learnt forward / lateral directions do not depend on how the sensor is rotated. No gyroscope
 is needed.
 
@@ -129,7 +129,7 @@ def make_params(fs: float, sides: bool = True, **overrides) -> PelvisParams:
         sos_slow=sos_slow,
         gd_fast=gd_fast,
         gd_slow=gd_slow,
-        grav_window=max(1, round(10.0 * fs)),
+        grav_window=max(1, round(4.0 * fs)),
         amp_decay=1.0 / (2.0 * fs),
         ring=max(8, round(2.0 * fs)),
         pre_start=max(2, round(0.25 * fs)),
