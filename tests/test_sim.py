@@ -28,6 +28,7 @@ NAMES = [
     "flaky-connection",
     "track-runner",
     "treadmill-walk",
+    "fast-runner",
     "pause-and-go",
 ]
 QUIET = dict(
@@ -360,7 +361,7 @@ def test_short_run_nan_and_dict_mounting_inputs():
 @given(
     walk=st.booleans(),
     cadence=st.floats(150.0, 190.0),
-    duty=st.floats(0.3, 0.45),
+    duty=st.floats(0.3, 0.42),
     contact_asym=st.floats(-15.0, 15.0),
     step_asym=st.floats(-8.0, 8.0),
     drops=st.tuples(st.floats(0.0, 12.0), st.floats(0.0, 12.0)),

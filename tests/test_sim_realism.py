@@ -102,3 +102,21 @@ def test_pelvis_walking_variability_matches_mobgap_straight_walks(datasets_dir):
     # vertical / medio-lateral / antero-posterior, yaw / pitch / roll rates: within 35 %
     assert np.all(np.abs(sim_acc / real_acc - 1) < 0.35), (sim_acc, real_acc)
     assert np.all(np.abs(sim_gyr / real_gyr - 1) < 0.35), (sim_gyr, real_gyr)
+
+
+@pytest.mark.parametrize(
+    ("name", "real_speed"), [("symmetric-runner", 3.33), ("fast-runner", 4.17)]
+)
+def test_running_contact_times_match_force_treadmill_at_similar_speed(
+    datasets_dir, name, real_speed
+):
+    real = []
+    for f in sorted((datasets_dir / "alcantara2022").glob("*.npz")):
+        d = _load(f)
+        if abs(float(d["speed_ms"]) - real_speed) < 0.05 and abs(float(d["slope_deg"])) <= 5:
+            ic, to = d["ic"], d["to"]
+            real.append(np.median([to[to > x][0] - x for x in ic if (to > x).any()]))
+    assert len(real) >= 3
+    tr = simulate(name, duration=30.0, fs=100.0, seed=3).truth
+    sim = np.nanmedian(tr["contact_time"])
+    assert min(real) - 0.01 < sim < max(real) + 0.01, (sim, real)
