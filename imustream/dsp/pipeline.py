@@ -31,6 +31,8 @@ _EVENT_CLASS = {"ic": InitialContact, "to": ToeOff}
 _CLIPPED = int(BlockFlags.ACC_CLIPPED)
 #: watermark progress (s) between two step-assembly passes when no new event arrived
 _ADVANCE_EVERY = 0.1
+#: longest IC-to-contralateral-IC interval (s) used as a stance when the TO is missing
+_MAX_SINGLE_SUPPORT = 0.9
 
 
 @dataclass
@@ -80,6 +82,16 @@ def _make_detector(sensor: Sensor, fs: float, has_gyr: bool):
     from .shoe_events import ShoeEventDetector
 
     return ShoeEventDetector(fs)
+
+
+def _stance_end(tm: StepTiming) -> float:
+    """TO, or without one (the pelvis detector finds no TO in walking) the next contralateral
+    IC: in walking that lies inside the stance (double support), past the peak drop."""
+    if math.isfinite(tm.to_time):
+        return tm.to_time
+    if tm.next_ic_time - tm.ic_time < _MAX_SINGLE_SUPPORT:
+        return tm.next_ic_time
+    return math.nan
 
 
 class Pipeline:
@@ -363,7 +375,7 @@ class Pipeline:
         timings = self.assembler.finish() if final else self.assembler.advance(watermark)
         for tm in timings:
             if self.pelvic is not None:
-                self.pelvic.add_stance(tm.side, tm.ic_time, tm.to_time)
+                self.pelvic.add_stance(tm.side, tm.ic_time, _stance_end(tm))
             self._pending.append(tm)
             # steps wait for the pelvis calibration so that they can carry a pelvic drop;
             # each is evaluated right after its own stance was added (chunking-independent)
@@ -404,7 +416,7 @@ class Pipeline:
                     impact = float(near[:, 0].max())
         drop = math.nan
         if self.pelvic is not None:
-            drop = self.pelvic.drop(tm.side, tm.ic_time, tm.to_time)
+            drop = self.pelvic.drop(tm.side, tm.ic_time, _stance_end(tm))
         return tm.to_step(
             impact_peak=impact, pelvic_drop_deg=drop, has_gap=has_gap, clipped=clipped
         )
