@@ -178,3 +178,13 @@ def test_real_shoe_recording_steps_match_reference(datasets_dir):
         assert inside.sum() <= len(ref) + 2  # no phantom steps inside the annotated bouts
     walking = np.isfinite(table["contact_time"])
     assert np.nanmedian(table["contact_time"][walking]) == pytest.approx(0.7, abs=0.1)
+
+
+def test_pelvis_only_walking_has_pelvic_drop_without_toe_offs():
+    """The pelvis detector finds no TO in walking: the drop is taken up to the next IC."""
+    run = simulate("treadmill-walk", duration=40.0, fs=FS, seed=26)
+    table = imustream.analyze_run(FS, **_args(run, ("pelvis",)))
+    drop = table["pelvic_drop_deg"]
+    assert np.isfinite(drop).mean() > 0.9
+    for side in ("left", "right"):  # truth: 3 deg on both sides
+        assert np.nanmean(drop[table["side"] == side]) == pytest.approx(3.0, abs=0.75)
