@@ -4,12 +4,13 @@ reordering, clock mapping and gap detection as during the session."""
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..types import Gap, LinkState, SampleBlock, StateChange
-from .decode import DecodedSensor
+from .h5sink import SampleSink
 from .logreader import LogContents, RawStream
 
 
@@ -41,35 +42,62 @@ def merged_items(contents: LogContents) -> list[Any]:
     return [x[2] for x in items]
 
 
+@dataclass
+class AcquiredSensor:
+    """Per-notification results of one sensor (its samples went to a SampleSink)."""
+
+    seq: np.ndarray  # (m,) int64, -1 = none / not decoded
+    decode_ok: np.ndarray  # (m,) bool: the notification's samples are in the file
+    gaps: list[Gap]
+
+
 def decode_with_acquisition(
-    contents: LogContents, profiles: dict[str, Any], rates: dict[str, float], t0_ns: int
-) -> tuple[dict[str, DecodedSensor], dict[str, dict]]:
+    contents: LogContents,
+    profiles: dict[str, Any],
+    rates: dict[str, float],
+    t0_ns: int,
+    sinks: dict[str, SampleSink],
+) -> tuple[dict[str, AcquiredSensor], dict[str, dict]]:
     """Run every notification and state change of a log through ``stream.Acquisition``.
 
-    Returns the decoded sensors (with their gaps) and each sensor's acquisition statistics.
+    Samples are streamed into ``sinks`` (bounded memory). Returns per sensor the sequence
+    numbers, which notifications were used, the gaps, and the acquisition statistics.
     """
     from ..stream.acquisition import Acquisition
 
     acq = Acquisition(profiles, rates, origin_ns=t0_ns)
-    blocks: dict[str, list[SampleBlock]] = {s: [] for s in profiles}
+    index = {s: _PacketIndex(contents.streams[s], profiles[s].decode) for s in profiles}
     gaps: dict[str, list[Gap]] = {s: [] for s in profiles}
+
+    def route(outs: list) -> None:
+        for out in outs:
+            if isinstance(out, Gap):
+                gaps[out.sensor].append(out)
+                continue
+            p = index[out.sensor].locate(out)
+            n = out.n
+            sinks[out.sensor].append(
+                acc=out.acc,
+                gyr=out.gyr,
+                t_device=out.t_device if out.t_device is not None else np.full(n, np.nan),
+                t_session=out.t_session,
+                packet=np.full(n, p, np.int64),
+                mag=out.mag,
+            )
+
     for item in merged_items(contents):
         if isinstance(item, tuple) and item[1] not in profiles:
             continue
-        for out in acq.handle(item):
-            (gaps if isinstance(out, Gap) else blocks)[out.sensor].append(out)
-    for out in acq.flush():
-        (gaps if isinstance(out, Gap) else blocks)[out.sensor].append(out)
-    decoded = {}
-    for sensor, bl in blocks.items():
-        raw = contents.streams[sensor]
-        decoded[sensor] = _assemble(bl, raw, profiles[sensor].decode)
-        decoded[sensor].gaps = gaps[sensor]
+        route(acq.handle(item))
+    route(acq.flush())
+    for sink in sinks.values():
+        sink.flush()
+    out = {s: AcquiredSensor(ix.seq, ix.used, gaps[s]) for s, ix in index.items()}
     stats = {}
     for sensor, st in acq.stats.items():
         d = dataclasses.asdict(st)
         stats[sensor] = {k: v for k, v in d.items() if isinstance(v, (int, float, str, list))}
-    return decoded, stats
+    return out, stats
 
 
 def _same_packet(a: SampleBlock, b: SampleBlock) -> bool:
@@ -80,47 +108,27 @@ def _same_packet(a: SampleBlock, b: SampleBlock) -> bool:
     return bool(np.array_equal(a.acc, b.acc))
 
 
-def _assemble(blocks: list[SampleBlock], raw: RawStream, decode: Any) -> DecodedSensor:
-    host_ns = raw.host_ns
-    n_pk = host_ns.size
-    seq = np.full(n_pk, -1, np.int64)
-    used = np.zeros(n_pk, bool)
-    if not blocks:
-        z = np.zeros(0)
-        return DecodedSensor(
-            np.zeros((0, 3)), np.zeros((0, 3)), z, z, np.zeros(0, np.int64), seq, used
-        )
-    # the notification each block came from: same arrival time (nondecreasing per sensor);
-    # packets that arrived together (a reordered pair) are told apart by their content
-    pk = np.searchsorted(host_ns, [b.host_ns for b in blocks])
-    for j, b in enumerate(blocks):
-        p = int(pk[j])
-        if p + 1 < n_pk and host_ns[p + 1] == host_ns[p]:
+class _PacketIndex:
+    """Finds the notification a released block came from: the one with its arrival time;
+    notifications that arrived together (a reordered pair) are told apart by content."""
+
+    def __init__(self, raw: RawStream, decode: Any) -> None:
+        self.raw = raw
+        self.decode = decode
+        self.seq = np.full(raw.n, -1, np.int64)
+        self.used = np.zeros(raw.n, bool)
+
+    def locate(self, b: SampleBlock) -> int:
+        host = self.raw.host_ns
+        p = int(np.searchsorted(host, b.host_ns))
+        if p + 1 < host.size and host[p + 1] == host[p]:
             q = p
-            while q < n_pk and host_ns[q] == host_ns[p]:
-                if not used[q] and _same_packet(decode(raw.payload(q)), b):
+            while q < host.size and host[q] == host[p]:
+                if not self.used[q] and _same_packet(self.decode(self.raw.payload(q)), b):
                     p = q
                     break
                 q += 1
-        pk[j] = p
-        used[p] = True
+        self.used[p] = True
         if b.seq is not None:
-            seq[p] = b.seq
-    counts = np.array([b.n for b in blocks])
-    has_time = all(b.t_device is not None for b in blocks)
-    total = int(counts.sum())
-    mags = [b.mag for b in blocks]
-    return DecodedSensor(
-        acc=np.concatenate([b.acc for b in blocks]).astype(np.float64),
-        gyr=np.concatenate([b.gyr for b in blocks]).astype(np.float64),
-        t_device=(
-            np.concatenate([b.t_device for b in blocks]).astype(np.float64)
-            if has_time
-            else np.full(total, np.nan)
-        ),
-        t_session=np.concatenate([b.t_session for b in blocks]).astype(np.float64),
-        packet=np.repeat(pk.astype(np.int64), counts),
-        seq=seq,
-        decode_ok=used,
-        mag=np.concatenate(mags) if all(m is not None for m in mags) else None,
-    )
+            self.seq[p] = b.seq
+        return p

@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import RecordingError
-from .decode import DecodedSensor, Decoder
+from .decode import Decoder
 from .fsutil import fsync_dir, replace_durably
-from .h5writer import checksum, write_session
+from .h5sink import crc_of
+from .h5writer import write_session
 from .logformat import LOG_SUFFIX
-from .logreader import RawStream, read_log
+from .logreader import read_log
 
 H5_SUFFIX = ".h5"
 TMP_SUFFIX = ".h5.tmp"
@@ -38,8 +39,9 @@ def h5_path_for(log_path: str | os.PathLike) -> Path:
     return p.with_name(p.name.removesuffix(LOG_SUFFIX) + H5_SUFFIX)
 
 
-def verify(h5_path: str | os.PathLike, checksums: Mapping[str, int]) -> None:
-    """Re-open a written recording, read every dataset (fletcher32 check) and compare checksums.
+def verify(h5_path: str | os.PathLike, checksums: Mapping[str, tuple[int, int, int, int]]) -> None:
+    """Re-open a written recording, read every dataset slice by slice (fletcher32 check) and
+    compare it with the checksums taken while writing.
 
     Raises
     ------
@@ -50,21 +52,15 @@ def verify(h5_path: str | os.PathLike, checksums: Mapping[str, int]) -> None:
 
     with open_session(h5_path) as s:
         s.check_all()
-        for sensor, expect in checksums.items():
-            data = s.sensors[sensor]
-            raw = RawStream(data.raw_host_ns, data.raw_offsets, data.raw_payload)
-            dec = None
-            if data.decoded:
-                dec = DecodedSensor(
-                    data.acc,
-                    data.gyr,
-                    data.t_device,
-                    data.t_session,
-                    data.packet,
-                    data.raw_seq,
-                    data.raw_decode_ok.astype(bool),
-                )
-            if checksum(raw, dec) != expect:
+        for sensor, (c_raw, c_acc, c_gyr, n) in checksums.items():
+            d = s.sensors[sensor]
+            got = (
+                crc_of(d.dataset("raw/host_ns"), crc_of(d.dataset("raw/payload"))),
+                crc_of(d.dataset("acc")),
+                crc_of(d.dataset("gyr")),
+                d.n,
+            )
+            if got != (c_raw, c_acc, c_gyr, n):
                 raise RecordingError(f"{h5_path}: verification failed for sensor {sensor!r}")
 
 

@@ -6,13 +6,16 @@ import json
 import os
 import zlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import h5py
 import numpy as np
 
 from ..errors import ImustreamError
-from .decode import DecodedSensor, Decoder, decode_stream
+from ..types import Gap
+from .decode import Decoder, decode_stream
+from .h5sink import SampleSink, dataset
 from .layout import LIBVER, SCHEMA, SCHEMA_VERSION, TABLES
 from .logreader import LogContents, RawStream
 
@@ -34,22 +37,34 @@ def _resolve_profile(info: dict) -> tuple[object | None, str]:
         return None, f"firmware profile {name!r} unavailable: {exc}"
 
 
-def _decode_all(
-    contents: LogContents, decoders: Mapping[str, Decoder] | None, t0_ns: int
-) -> tuple[dict[str, DecodedSensor], dict[str, str], dict[str, dict], list[str]]:
-    """Decode every sensor: through stream.Acquisition when its firmware profile is known
-    (the live path), with an explicit decoder otherwise. Returns decoded sensors, problems,
-    acquisition stats and warnings."""
+@dataclass
+class _Decoded:
+    """What decoding produced for one sensor, besides the samples in its sink."""
+
+    seq: np.ndarray
+    decode_ok: np.ndarray
+    gaps: list[Gap]
+    errors: list[str]
+
+
+def _decode_into(
+    contents: LogContents,
+    sinks: dict[str, SampleSink],
+    decoders: Mapping[str, Decoder] | None,
+    t0_ns: int,
+) -> tuple[dict[str, _Decoded], dict[str, str], dict[str, dict]]:
+    """Decode every sensor into its sink: through stream.Acquisition when its firmware profile
+    is known (the live path), with an explicit decoder otherwise. Returns per-sensor results,
+    problems (sensors left undecoded) and acquisition statistics."""
     infos = contents.header.get("sensor_info", {})
-    decoded: dict[str, DecodedSensor] = {}
+    out: dict[str, _Decoded] = {}
     problems: dict[str, str] = {}
-    warnings: list[str] = []
     profs: dict[str, object] = {}
     for sensor, raw in contents.streams.items():
         info = infos.get(sensor, {})
         if decoders and sensor in decoders:
             facts = dict(info.get("decode_facts", {}))
-            decoded[sensor] = decode_stream(
+            d = decode_stream(
                 sensor,
                 raw,
                 decoders[sensor],
@@ -58,12 +73,20 @@ def _decode_all(
                 seq_bits=facts.get("seq_bits"),
                 time_wrap_s=facts.get("time_wrap_s"),
             )
+            sinks[sensor].append(
+                acc=d.acc,
+                gyr=d.gyr,
+                t_device=d.t_device,
+                t_session=d.t_session,
+                packet=d.packet,
+                mag=d.mag,
+            )
+            sinks[sensor].flush()
+            out[sensor] = _Decoded(d.seq, d.decode_ok, d.gaps, d.decode_errors)
             continue
         prof, problem = _resolve_profile(info)
         if prof is None:
             problems[sensor] = problem
-            if raw.n:
-                warnings.append(f"{sensor}: raw notifications kept but not decoded ({problem})")
         else:
             profs[sensor] = prof
     stats: dict[str, dict] = {}
@@ -71,17 +94,12 @@ def _decode_all(
         from .acquire import decode_with_acquisition
 
         rates = {s: float(infos.get(s, {}).get("rate") or p.rate) for s, p in profs.items()}
-        dec, stats = decode_with_acquisition(contents, profs, rates, t0_ns)
-        decoded.update(dec)
-    for sensor, d in decoded.items():
-        raw = contents.streams[sensor]
-        bad = raw.n - int(d.decode_ok.sum())
-        if bad:
-            warnings.append(
-                f"{sensor}: {bad} notifications not decoded or dropped as duplicates "
-                f"(raw bytes kept)"
-            )
-    return decoded, problems, stats, warnings
+        acquired, stats = decode_with_acquisition(
+            contents, profs, rates, t0_ns, {s: sinks[s] for s in profs}
+        )
+        for s, a in acquired.items():
+            out[s] = _Decoded(a.seq, a.decode_ok, a.gaps, [])
+    return out, problems, stats
 
 
 def _column(kind: str, values: list) -> np.ndarray:
@@ -96,34 +114,18 @@ def _column(kind: str, values: list) -> np.ndarray:
     return np.array(enc, dtype=f"S{width}")
 
 
-def _dataset(group: h5py.Group, name: str, data: np.ndarray) -> h5py.Dataset:
-    data = np.asarray(data)
-    row_bytes = max(1, data.itemsize * int(np.prod(data.shape[1:], dtype=np.int64)))
-    rows = max(1, min(data.shape[0], (256 * 1024) // row_bytes))
-    kw = {}
-    if data.dtype.kind != "S":
-        kw = {"shuffle": True, "compression": "gzip", "compression_opts": 4}
-    return group.create_dataset(
-        name,
-        data=data,
-        chunks=(rows, *data.shape[1:]),
-        maxshape=(None, *data.shape[1:]),
-        fletcher32=True,
-        **kw,
-    )
-
-
 def _write_table(root: h5py.Group, name: str, rows: list[dict]) -> None:
     g = root.create_group(name)
     cols = TABLES[name]
     g.attrs["columns"] = [c for c, _ in cols]
     for col, kind in cols:
-        _dataset(g, col, _column(kind, [r.get(col) for r in rows]))
+        dataset(g, col, _column(kind, [r.get(col) for r in rows]))
 
 
 def _gap_rows(
     contents: LogContents,
-    decoded: dict[str, DecodedSensor],
+    gaps: dict[str, list[Gap]],
+    per_packet: dict[str, float],
     t0_ns: int,
     rederived: frozenset[str] = frozenset(),
 ) -> list[dict]:
@@ -137,7 +139,7 @@ def _gap_rows(
     for sensor in contents.header["sensors"]:
         if sensor in live and sensor not in rederived:
             rows += live.pop(sensor)
-        elif sensor in decoded:
+        elif sensor in gaps:
             rows += [
                 {
                     "sensor": g.sensor,
@@ -147,7 +149,7 @@ def _gap_rows(
                     "reason": g.reason,
                     "source": "convert",
                 }
-                for g in decoded[sensor].gaps
+                for g in gaps[sensor]
             ]
     for sensor, extra in live.items():
         if sensor not in rederived:
@@ -164,8 +166,7 @@ def _gap_rows(
         for r in hit:
             r["reason"] = "overflow"
         if not hit:
-            dec = decoded.get(s)
-            per = float(np.median(np.bincount(dec.packet))) if dec is not None and dec.n else -1
+            per = per_packet.get(s, -1.0)
             rows.append(
                 {
                     "sensor": s,
@@ -189,13 +190,9 @@ def _link_facts(contents: LogContents, sensor: str) -> dict:
     return facts
 
 
-def checksum(raw: RawStream, dec: DecodedSensor | None) -> int:
-    crc = zlib.crc32(raw.data.tobytes())
-    crc = zlib.crc32(raw.host_ns.tobytes(), crc)
-    if dec is not None:
-        crc = zlib.crc32(np.ascontiguousarray(dec.acc).tobytes(), crc)
-        crc = zlib.crc32(np.ascontiguousarray(dec.gyr).tobytes(), crc)
-    return crc
+def raw_checksum(raw: RawStream) -> int:
+    """CRC-32 of a sensor's raw notification bytes followed by their arrival times."""
+    return zlib.crc32(raw.host_ns.tobytes(), zlib.crc32(raw.data.tobytes()))
 
 
 def write_session(
@@ -203,17 +200,18 @@ def write_session(
     h5_path: str | os.PathLike,
     *,
     decoders: Mapping[str, Decoder] | None = None,
-) -> tuple[dict[str, int], list[str]]:
-    """Write the HDF5 recording of a read log to ``h5_path`` (no temp/rename: see :func:`convert`).
+) -> tuple[dict[str, tuple[int, int, int, int]], list[str]]:
+    """Write the HDF5 recording of a read log to ``h5_path`` (no temp/rename: see ``convert``).
 
-    Returns per-sensor checksums (raw bytes, arrival times, decoded acc/gyr) and warnings.
+    Decoded samples are streamed into the file (memory stays bounded by the raw log).
+    Returns per-sensor checksums ``(crc raw bytes + arrival times, crc acc, crc gyr, samples)``
+    for the verification, and warnings.
     """
     header = contents.header
     t0_ns = int(header.get("t0_ns", 0))
     infos = header.get("sensor_info", {})
-    decoded, problems, acq_stats, warnings = _decode_all(contents, decoders, t0_ns)
-
-    sums: dict[str, int] = {}
+    sums: dict[str, tuple[int, int, int, int]] = {}
+    warnings: list[str] = []
     with h5py.File(h5_path, "w", libver=LIBVER) as f:
         a = f.attrs
         a["schema"] = SCHEMA
@@ -234,10 +232,13 @@ def write_session(
         a["metadata_json"] = json.dumps(header)
         a["end_json"] = json.dumps(contents.end or {})
         sg = f.create_group("sensors")
-        for sensor in header["sensors"]:
+        groups = {s: sg.create_group(s) for s in header["sensors"]}
+        sinks = {s: SampleSink(g) for s, g in groups.items()}
+        decoded, problems, acq_stats = _decode_into(contents, sinks, decoders, t0_ns)
+        per_packet: dict[str, float] = {}
+        for sensor, g in groups.items():
             raw = contents.streams[sensor]
             dec = decoded.get(sensor)
-            g = sg.create_group(sensor)
             info = infos.get(sensor, {})
             link = _link_facts(contents, sensor)
             for key in ("profile", "address", "name", "firmware"):
@@ -247,35 +248,31 @@ def write_session(
                 g.attrs["mounting"] = np.asarray(info["mounting"], np.float64)
             g.attrs["decoded"] = dec is not None
             g.attrs["decode_problem"] = problems.get(sensor, "")
-            g.attrs["decode_errors"] = json.dumps(dec.decode_errors if dec else [])
+            g.attrs["decode_errors"] = json.dumps(dec.errors if dec else [])
             g.attrs["acquisition_stats_json"] = json.dumps(acq_stats.get(sensor, {}))
-            r = g.create_group("raw")
-            _dataset(r, "payload", raw.data)
-            _dataset(r, "offsets", raw.offsets)
-            _dataset(r, "host_ns", raw.host_ns)
-            _dataset(r, "seq", dec.seq if dec else np.full(raw.n, -1, np.int64))
             ok = dec.decode_ok if dec else np.zeros(raw.n, bool)
-            _dataset(r, "decode_ok", ok.astype(np.int8))
-            if dec is None:
-                dec_empty = DecodedSensor(
-                    *(np.zeros((0, 3)),) * 2,
-                    *(np.zeros(0),) * 2,
-                    np.zeros(0, np.int64),
-                    np.zeros(0, np.int64),
-                    np.zeros(0, bool),
+            r = g.create_group("raw")
+            dataset(r, "payload", raw.data)
+            dataset(r, "offsets", raw.offsets)
+            dataset(r, "host_ns", raw.host_ns)
+            dataset(r, "seq", dec.seq if dec else np.full(raw.n, -1, np.int64))
+            dataset(r, "decode_ok", ok.astype(np.int8))
+            sink = sinks[sensor]
+            if ok.any():
+                per_packet[sensor] = sink.n / float(ok.sum())
+            if dec is None and raw.n:
+                warnings.append(
+                    f"{sensor}: raw notifications kept but not decoded ({problems.get(sensor, '')})"
                 )
-                use = dec_empty
-            else:
-                use = dec
-            _dataset(g, "acc", use.acc)
-            _dataset(g, "gyr", use.gyr)
-            _dataset(g, "t_device", use.t_device)
-            _dataset(g, "t_session", use.t_session)
-            _dataset(g, "packet", use.packet)
-            if use.mag is not None:
-                _dataset(g, "mag", use.mag)
-            sums[sensor] = checksum(raw, dec)
-        _write_table(f, "gaps", _gap_rows(contents, decoded, t0_ns, frozenset(acq_stats)))
+            elif raw.n - int(ok.sum()):
+                warnings.append(
+                    f"{sensor}: {raw.n - int(ok.sum())} notifications not decoded or dropped "
+                    f"as duplicates (raw bytes kept)"
+                )
+            sums[sensor] = (raw_checksum(raw), sink.crc_acc, sink.crc_gyr, sink.n)
+        gaps = {s: d.gaps for s, d in decoded.items()}
+        rederived = frozenset(acq_stats)
+        _write_table(f, "gaps", _gap_rows(contents, gaps, per_packet, t0_ns, rederived))
         _write_table(f, "events", contents.records.get("event", []))
         _write_table(f, "steps", contents.records.get("step", []))
         _write_table(f, "alerts", contents.records.get("alert", []))

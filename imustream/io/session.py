@@ -12,6 +12,7 @@ import h5py
 import numpy as np
 
 from ..errors import RecordingError
+from .h5sink import slices
 from .layout import RAW_DATASETS, SAMPLE_DATASETS, SCHEMA, SCHEMA_VERSION, TABLES
 
 
@@ -93,12 +94,31 @@ class SensorData:
         o = self.raw_offsets
         return self.raw_payload[o[i] : o[i + 1]].tobytes()
 
+    def dataset(self, name: str) -> h5py.Dataset:
+        """The h5py dataset ``name`` of this sensor (e.g. ``"acc"``, ``"raw/payload"``)."""
+        try:
+            return self._g[name]
+        except KeyError:
+            raise RecordingError(f"{self._path}: missing dataset {self._g.name}/{name}") from None
+        except Exception as exc:
+            raise RecordingError(
+                f"{self._path}: {self._g.name}/{name} is damaged ({exc})"
+            ) from None
+
     def check(self) -> None:
-        """Read every dataset of this sensor (fletcher32 verification)."""
-        for name, _, _ in SAMPLE_DATASETS:
-            self._get(name)
-        for name, _ in RAW_DATASETS:
-            self._get(f"raw/{name}")
+        """Read every dataset of this sensor slice by slice (fletcher32 verification)."""
+        names = [n for n, _, _ in SAMPLE_DATASETS] + [f"raw/{n}" for n, _ in RAW_DATASETS]
+        if "mag" in self._g:
+            names.append("mag")
+        for name in names:
+            ds = self.dataset(name)
+            try:
+                for _ in slices(ds):
+                    pass
+            except Exception as exc:
+                raise RecordingError(
+                    f"{self._path}: dataset {ds.name} is damaged or unreadable ({exc})"
+                ) from None
 
 
 class Session:
