@@ -188,3 +188,18 @@ def test_pelvis_only_walking_has_pelvic_drop_without_toe_offs():
     assert np.isfinite(drop).mean() > 0.9
     for side in ("left", "right"):  # truth: 3 deg on both sides
         assert np.nanmean(drop[table["side"] == side]) == pytest.approx(3.0, abs=0.75)
+
+
+def test_mixed_sampling_rates():
+    """Pelvis at 100 Hz, shoes at 400 Hz (same seeded run: identical gait plan)."""
+    slow = simulate("right-hip-drop", duration=30.0, fs=100.0, seed=27)
+    fast = simulate("right-hip-drop", duration=30.0, fs=400.0, seed=27)
+    np.testing.assert_array_equal(slow.truth["ic_time"], fast.truth["ic_time"])
+    args = {**_args(slow, ("pelvis",)), **_args(fast, ("shoe_left", "shoe_right"))}
+    table = imustream.analyze_run(
+        {"pelvis": 100.0, "shoe_left": 400.0, "shoe_right": 400.0}, **args
+    )
+    m = _matched(table, slow.truth)
+    assert len(m) >= 0.97 * len(slow.truth["ic_time"])
+    rmse, n = _rmse(table["pelvic_drop_deg"][m[:, 1]], slow.truth["pelvic_drop_deg"][m[:, 0]])
+    assert n >= 0.9 * len(m) and rmse <= 1.0
