@@ -105,7 +105,7 @@ void setup() {
   }
 
   String addr = BLE.address();  // "aa:bb:cc:dd:ee:ff"
-  String name = "imustream-" + addr.substring(12, 14) + addr.substring(15, 17);  // scan pattern ^imustream-
+  String name = String("imustream-") + addr.substring(12, 14) + addr.substring(15, 17);  // ^imustream-
   BLE.setLocalName(name.c_str());
   BLE.setDeviceName(name.c_str());
   BLE.setConnectionInterval(6, 12);  // 7.5-15 ms (units of 1.25 ms)
