@@ -73,4 +73,4 @@ def test_rates_and_control_writes(src, p):
 
 def test_advertised_name_matches_scan_pattern(src, p):
     assert re.match(p.scan_name_pattern, "imustream-3fa2")
-    assert 'String("imustream-") + addr' in src
+    assert 'deviceName = String("imustream-") + addr' in src

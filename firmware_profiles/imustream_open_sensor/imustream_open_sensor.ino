@@ -49,6 +49,7 @@ bool streaming = false;
 uint32_t periodUs = 10000;  // 100 Hz until the central asks for another rate
 uint32_t nextSampleUs = 0;
 uint32_t lastBatteryMs = 0;
+String deviceName;  // must outlive setup(): re-advertising after a disconnect reads it
 
 static void putU16(uint8_t *p, uint16_t v) { p[0] = v & 0xFF; p[1] = v >> 8; }
 static void putU32(uint8_t *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = (v >> (8 * i)) & 0xFF; }
@@ -105,9 +106,9 @@ void setup() {
   }
 
   String addr = BLE.address();  // "aa:bb:cc:dd:ee:ff"
-  String name = String("imustream-") + addr.substring(12, 14) + addr.substring(15, 17);  // ^imustream-
-  BLE.setLocalName(name.c_str());
-  BLE.setDeviceName(name.c_str());
+  deviceName = String("imustream-") + addr.substring(12, 14) + addr.substring(15, 17);  // ^imustream-
+  BLE.setLocalName(deviceName.c_str());  // ArduinoBLE keeps the pointer: deviceName is global
+  BLE.setDeviceName(deviceName.c_str());
   BLE.setConnectionInterval(6, 12);  // 7.5-15 ms (units of 1.25 ms)
 
   imuService.addCharacteristic(dataChar);
