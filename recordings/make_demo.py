@@ -2,7 +2,7 @@
 
     python recordings/make_demo.py            # writes recordings/demo_*.h5
 
-Each recording is 15 s of three imustream-open sensors (pelvis, shoe_left, shoe_right) at
+Each recording is 12 s of three imustream-open sensors (pelvis, shoe_left, shoe_right) at
 100 Hz, 5 samples per notification, sent through the real session-log recorder, the live
 acquisition and pipeline (so events, steps and alerts are in the file), then converted to HDF5.
 The BLE link is modelled by a one-sided delay (7.5 ms + exponential 4 ms, in order) and, for
@@ -64,7 +64,7 @@ def notifications(scenario: str, duration: float, seed: int, loss: float) -> lis
     return items
 
 
-def make(path: Path, scenario: str, loss: float, duration: float = 15.0, seed: int = 1) -> Path:
+def make(path: Path, scenario: str, loss: float, duration: float = 12.0, seed: int = 1) -> Path:
     """Record one demo session to ``path`` (an .h5 file)."""
     info = {s: {"profile": PROFILE, "rate": RATE} for s in ("pelvis", "shoe_left", "shoe_right")}
     header = session_header(
@@ -83,7 +83,7 @@ def make(path: Path, scenario: str, loss: float, duration: float = 15.0, seed: i
     live = LiveSession(rec, acq, Pipeline(dict.fromkeys(info, RATE)))
     for s in info:
         live.handle(StateChange(s, LinkState.STREAMING, T0_NS, "connected"))
-    rec.record(Marker(8.0, "pain", 2.0, "demo marker: runner reports pain 2/10"))
+    rec.record(Marker(6.0, "pain", 2.0, "demo marker: runner reports pain 2/10"))
     for item in notifications(scenario, duration, seed, loss):
         live.handle(item)
     live.finish()

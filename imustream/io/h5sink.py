@@ -28,7 +28,8 @@ def empty_dataset(
     """A resizable dataset (first axis unlimited) with the options of :func:`dataset`."""
     dtype = np.dtype(dtype)
     row_bytes = max(1, dtype.itemsize * int(np.prod(row_shape, dtype=np.int64)))
-    rows = max(1, min(max(rows_hint, 1024), (256 * 1024) // row_bytes))
+    cap = max(1, (256 * 1024) // row_bytes)  # chunks of at most 256 kB
+    rows = min(cap, rows_hint) if rows_hint > 0 else min(cap, 8192)
     kw = {}
     if dtype.kind != "S":
         kw = {"shuffle": True, "compression": "gzip", "compression_opts": 4}
