@@ -66,3 +66,18 @@ def test_mutated_valid_payloads(name, pick, cut, flips, tail):
 def test_non_bytes_raise_type_error(name, bad):
     with pytest.raises(TypeError):
         profiles.get(name).decode(bad)
+
+
+VARIANTS = [
+    ("metamotion", {"acc_range": 2, "gyr_range": 125}),
+    ("polar-pmd", {"rate": 416, "acc_factor": 0.5, "gyr_factor": 0.01}),
+    ("movesense-imu6", {"rate": 1666}),
+    ("polar-h10", {"rate": 25, "acc_range": 2}),
+]
+
+
+@pytest.mark.parametrize(("name", "options"), VARIANTS)
+@settings(max_examples=150, deadline=None)
+@given(data=st.binary(max_size=260))
+def test_arbitrary_bytes_with_other_options(name, options, data):
+    _decode_or_decode_error(profiles.get(name).with_options(**options), data)
