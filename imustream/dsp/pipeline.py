@@ -189,6 +189,7 @@ class Pipeline:
         self._held_pelvis: list[tuple[str, float, float, str | None]] = []
         self._pending: list[StepTiming] = []
         self._advanced_at = -math.inf
+        self._carry: PipelineOutput | None = None
 
     # -- input -------------------------------------------------------------------------------
     def process(self, block: SampleBlock) -> PipelineOutput:
@@ -204,6 +205,8 @@ class Pipeline:
             )
         k = t.shape[0]
         out = PipelineOutput()
+        if self._carry is not None:  # produced by a gap() call: hand it out now
+            out, self._carry = self._carry, None
         if k == 0:
             return out
         if t[0] <= st.last_t:
@@ -228,24 +231,27 @@ class Pipeline:
             self._flush(st, out)
         return out
 
-    def gap(self, g: Gap) -> PipelineOutput:
+    def gap(self, g: Gap) -> None:
         """Samples of ``g.sensor`` between ``g.start`` and ``g.end`` are missing.
 
         Steps overlapping the gap get ``has_gap=True``; after a disconnect, a device reset
-        or a loss longer than 0.5 s the sensor's event detector restarts. Returns what the
-        staged samples before the gap produced.
+        or a loss longer than 0.5 s the sensor's event detector restarts. Whatever the
+        samples staged before the gap produce comes out of the next :meth:`process` or
+        :meth:`finish` call.
         """
         st = self._state_for(g.sensor)
-        out = PipelineOutput()
-        self._flush(st, out)
+        if self._carry is None:
+            self._carry = PipelineOutput()
+        self._flush(st, self._carry)
         st.gaps.append((float(g.start), float(g.end)))
         if g.reason != "loss" or g.end - g.start > 0.5:
             st.reset_pending = True
-        return out
 
     def finish(self) -> PipelineOutput:
         """End of stream: emit every step and event still held back."""
         out = PipelineOutput()
+        if self._carry is not None:
+            out, self._carry = self._carry, None
         for st in self._sensors.values():
             self._flush(st, out)
             flush = getattr(st.detector, "flush", None)
