@@ -93,3 +93,13 @@ def test_replay_in_the_window_with_screenshot(recorded, tmp_path):
 def test_bad_simulation_rate_is_a_clear_error():
     with pytest.raises(ConfigError, match="--rate 100"):
         simulated_source("symmetric-runner", rate=100.0, duration=5.0, seed=0, speed=1.0)
+
+
+def test_live_reports_a_missing_config_file(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "imustream", "live", "--config", str(tmp_path / "none.toml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 1 and "none.toml" in proc.stderr and "not found" in proc.stderr

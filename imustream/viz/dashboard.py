@@ -37,6 +37,8 @@ class FrameStats:
         self.busy_frame_s: list[float] = []
         #: host ns from a step's/event's notification arrival to the end of its frame
         self.latency_ns: list[int] = []
+        #: the same for steps only (a step is released after its toe-off and the next IC)
+        self.step_latency_ns: list[int] = []
 
     def summary(self) -> dict[str, float]:
         """Frame count, median/p95 frame time (ms), median/p95 latency (ms)."""
@@ -159,6 +161,7 @@ class Dashboard(QtWidgets.QMainWindow):
         self.status.refresh(self.model)
         done_ns = time.monotonic_ns()
         self.stats.latency_ns.extend(done_ns - src for src in self.model.new_record_sources)
+        self.stats.step_latency_ns.extend(done_ns - src for src in self.model.new_step_sources)
         self.stats.frames += 1
         spent = time.perf_counter() - t0
         self.stats.frame_s.append(spent)

@@ -112,6 +112,8 @@ class DashboardModel:
         self.new_activations: list[Alert] = []
         #: host ns of the notifications behind the steps/events new in the last update
         self.new_record_sources: list[int] = []
+        #: the same for the new steps only
+        self.new_step_sources: list[int] = []
         self.status = {s: SensorStatus(s) for s in self.sensors}
 
     # ------------------------------------------------------------------ update
@@ -173,6 +175,7 @@ class DashboardModel:
         self._record_count = count
         self.new_activations = []
         self.new_record_sources = []
+        self.new_step_sources = []
         for item in items:
             r = item.record
             if isinstance(r, (InitialContact, ToeOff)):
@@ -201,6 +204,8 @@ class DashboardModel:
                         st.battery_pct = float(battery)
             if item.source_host_ns is not None and isinstance(r, (Step, InitialContact, ToeOff)):
                 self.new_record_sources.append(item.source_host_ns)
+                if isinstance(r, Step):
+                    self.new_step_sources.append(item.source_host_ns)
         return bool(items)
 
     # ------------------------------------------------------------------ views
