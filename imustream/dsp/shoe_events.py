@@ -65,22 +65,24 @@ class ShoeEventDetector:
 
         Parameters
         ----------
-        acc : array_like, shape (n, 3)
-            Acceleration in m/s^2 (checked for shape; detection uses the gyroscope).
+        acc : array_like, shape (n, 3), or None
+            Acceleration in m/s^2. Timing uses the gyroscope only; the impacts in the
+            accelerometer help to learn which way the swing axis points (None: gyro only).
         gyr : array_like, shape (n, 3)
             Angular rate in rad/s, sensor frame.
         """
         if gyr is None:
             raise ValueError("a shoe detector needs a gyroscope: gyr is None")
         g = _block("gyr", gyr)
-        if acc is not None:
-            _block("acc", acc, g.shape[0])
+        a = np.zeros_like(g) if acc is None else _block("acc", acc, g.shape[0])
         if not np.isfinite(g).all():
             raise ValueError("gyr contains NaN or inf; split the stream at gaps instead")
+        if not np.isfinite(a).all():
+            raise ValueError("acc contains NaN or inf; pass 0 for an axis not recorded")
         n = g.shape[0]
         cap = 2 * n + _k.PENDING
         kind = np.empty(cap, dtype=np.int64)
         idx = np.empty(cap)
         emit = np.empty(cap, dtype=np.int64)
-        m = _k.shoe_events(self.params, self._state, g, kind, idx, emit)
+        m = _k.shoe_events(self.params, self._state, a, g, kind, idx, emit)
         return [(_KIND[int(kind[j])], float(idx[j]), int(emit[j])) for j in range(m)]

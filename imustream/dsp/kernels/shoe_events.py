@@ -39,7 +39,11 @@ _F_QSUM = 10  # quietness window sums per machine: 10, 11
 _F_QACC = 12  # running window accumulator: 12, 13
 _F_W_PREV2 = 14  # w two samples back, per machine: 14, 15
 _F_QEW = 16  # recent (exponentially weighted) quietness per machine: 16, 17
-_N_F = 18
+_F_ACC_PREV = 18  # previous acc sample: 18..20
+_F_IACC = 21  # max squared acc jump in the open impact window: 21, 22
+_F_ISUM = 23  # sum of impact-window maxima: 23, 24
+_F_IEW = 25  # recent impact: 25, 26
+_N_F = 27
 
 # indices into ShoeState.i (ints)
 _I_N = 0  # samples seen
@@ -55,7 +59,9 @@ _I_HAS_V = 15
 _I_IN_LOBE = 16  # per machine: 16, 17
 _I_HAS_LAST = 18  # per machine: 18, 19
 _I_QSINCE = 20  # per machine: 20, 21 (windows since the sign was last decided)
-_N_I = 22
+_I_IWIN_END = 22  # per machine: 22, 23 (end of the pending impact window, -1 none)
+_I_ICOUNT = 24  # per machine: 24, 25
+_N_I = 26
 
 
 class ShoeParams(NamedTuple):
@@ -74,7 +80,10 @@ class ShoeParams(NamedTuple):
     sign_ratio: float = 2.0  # the losing machine must be this much less quiet
     recent_decay: float = 0.3  # weight of a new window in the recent quietness
     switch_windows: int = 4  # windows per machine after a decision before it may be revised
-    switch_ratio: float = 3.0  # revise when the chosen machine is recently this much less quiet
+    switch_ratio: float = 3.0  # revise when the other machine's recent score is this much higher
+    impact_len: int = 16  # impact window after a candidate IC, samples
+    impact_floor: float = 1.0  # (m/s^2)^2 added to impact scores (no accelerometer: all equal)
+    quiet_floor: float = 0.01  # (rad/s)^2 added to quietness scores
 
 
 def make_params(fs: float, **overrides) -> ShoeParams:
@@ -85,6 +94,7 @@ def make_params(fs: float, **overrides) -> ShoeParams:
         warmup=max(2, round(0.1 * fs)),
         quiet_start=max(1, round(0.1 * fs)),
         quiet_end=max(2, round(0.25 * fs)),
+        impact_len=max(2, round(0.08 * fs)),
     )
     return p._replace(**overrides)
 
@@ -115,6 +125,8 @@ def new_state() -> ShoeState:
     st.i[_I_LAST_IC + 1] = -1
     st.i[_I_WIN_END] = -1
     st.i[_I_WIN_END + 1] = -1
+    st.i[_I_IWIN_END] = -1
+    st.i[_I_IWIN_END + 1] = -1
     return st
 
 
@@ -130,7 +142,7 @@ def _push(st, m, kind, idx):
 
 
 @njit(cache=True, nogil=True)
-def _machine(st, p, m, w, n, gyr_sq):
+def _machine(st, p, m, w, n, gyr_sq, jerk_sq):
     """Advance state machine ``m`` by one sample of its rate ``w`` at sample index ``n``."""
     prev = st.f[_F_PREV_W + m]
     prev2 = st.f[_F_W_PREV2 + m]
@@ -151,6 +163,19 @@ def _machine(st, p, m, w, n, gyr_sq):
             st.i[_I_QSINCE + m] += 1
             st.i[_I_WIN_END + m] = -1
             st.f[_F_QACC + m] = 0.0
+    # impact window right after a candidate IC: the largest jump of the acceleration
+    if st.i[_I_IWIN_END + m] >= 0:
+        if jerk_sq > st.f[_F_IACC + m]:
+            st.f[_F_IACC + m] = jerk_sq
+        if n + 1 >= st.i[_I_IWIN_END + m]:
+            imp = st.f[_F_IACC + m]
+            st.f[_F_ISUM + m] += imp
+            st.i[_I_ICOUNT + m] += 1
+            if st.i[_I_ICOUNT + m] == 1:
+                st.f[_F_IEW + m] = imp
+            else:
+                st.f[_F_IEW + m] += p.recent_decay * (imp - st.f[_F_IEW + m])
+            st.i[_I_IWIN_END + m] = -1
     if phase == 0:
         # push-off lobe tracking: the deepest point of the most recent deep negative lobe
         if w < -p.lobe_level:
@@ -185,6 +210,9 @@ def _machine(st, p, m, w, n, gyr_sq):
             if st.i[_I_WIN_END + m] < 0:
                 st.i[_I_WIN_END + m] = n + p.quiet_end
                 st.f[_F_QACC + m] = 0.0
+            if st.i[_I_IWIN_END + m] < 0:
+                st.i[_I_IWIN_END + m] = n + p.impact_len
+                st.f[_F_IACC + m] = jerk_sq
     # sub-sample position of a lobe minimum: parabola through the three samples around it
     if phase == 0 and st.i[_I_IN_LOBE + m] == 1 and st.f[_F_LOBE_IDX + m] == n - 1:
         den = prev2 - 2.0 * prev + w
@@ -197,15 +225,25 @@ def _machine(st, p, m, w, n, gyr_sq):
 
 
 @njit(cache=True, nogil=True)
+def _score(p, impact, quiet):
+    """How much a machine's candidate ICs look like foot strikes: impact, then stance."""
+    return (impact + p.impact_floor) / (quiet + p.quiet_floor)
+
+
+@njit(cache=True, nogil=True)
 def shoe_events(
     p: ShoeParams,
     st: ShoeState,
+    acc: np.ndarray,
     gyr: np.ndarray,
     out_kind: np.ndarray,
     out_idx: np.ndarray,
     out_emit: np.ndarray,
 ) -> int:
-    """Feed ``gyr`` (n, 3) rad/s; write emitted events; return how many were written.
+    """Feed ``acc`` (n, 3) m/s^2 and ``gyr`` (n, 3) rad/s; write events; return their count.
+
+    The accelerometer only helps to resolve the swing-axis sign (impacts follow true ICs);
+    all zeros is allowed and leaves that to the gyroscope.
 
     ``out_kind`` gets :data:`IC` / :data:`TO`, ``out_idx`` the fractional sample index of the
     event counted from the first sample ever fed, ``out_emit`` the index of the sample at
@@ -247,21 +285,33 @@ def shoe_events(
                 st.v[0] = v0 / r
                 st.v[1] = v1 / r
                 st.v[2] = v2 / r
+        jx = acc[k, 0] - st.f[_F_ACC_PREV]
+        jy = acc[k, 1] - st.f[_F_ACC_PREV + 1]
+        jz = acc[k, 2] - st.f[_F_ACC_PREV + 2]
+        jsq = jx * jx + jy * jy + jz * jz if n > 0 else 0.0
+        st.f[_F_ACC_PREV] = acc[k, 0]
+        st.f[_F_ACC_PREV + 1] = acc[k, 1]
+        st.f[_F_ACC_PREV + 2] = acc[k, 2]
         if st.i[_I_ACTIVE] >= p.warmup:
             w = st.v[0] * gx + st.v[1] * gy + st.v[2] * gz
-            _machine(st, p, 0, w, n, gsq)
-            _machine(st, p, 1, -w, n, gsq)
-        # sign resolution: the machine whose ICs are followed by stance (quiet) wins
+            _machine(st, p, 0, w, n, gsq, jsq)
+            _machine(st, p, 1, -w, n, gsq, jsq)
+        # sign resolution: true ICs are followed by an impact and then stance (quiet)
         if st.i[_I_SIGN] < 0:
-            if st.i[_I_QCOUNT] >= p.sign_windows and st.i[_I_QCOUNT + 1] >= p.sign_windows:
-                q0 = st.f[_F_QSUM] / st.i[_I_QCOUNT]
-                q1 = st.f[_F_QSUM + 1] / st.i[_I_QCOUNT + 1]
-                # clear winner, or after 3x the windows whichever machine is quieter
-                late = min(st.i[_I_QCOUNT], st.i[_I_QCOUNT + 1]) >= 3 * p.sign_windows
-                ratio = p.sign_ratio if not late else 1.0
-                if q1 >= ratio * q0:
+            c0 = min(st.i[_I_QCOUNT], st.i[_I_ICOUNT])
+            c1 = min(st.i[_I_QCOUNT + 1], st.i[_I_ICOUNT + 1])
+            if c0 >= p.sign_windows and c1 >= p.sign_windows:
+                s0 = _score(p, st.f[_F_ISUM] / st.i[_I_ICOUNT], st.f[_F_QSUM] / st.i[_I_QCOUNT])
+                s1 = _score(
+                    p,
+                    st.f[_F_ISUM + 1] / st.i[_I_ICOUNT + 1],
+                    st.f[_F_QSUM + 1] / st.i[_I_QCOUNT + 1],
+                )
+                # clear winner, or after 3x the windows whichever machine scores higher
+                ratio = p.sign_ratio if min(c0, c1) < 3 * p.sign_windows else 1.0
+                if s0 >= ratio * s1:
                     st.i[_I_SIGN] = 0
-                elif q0 >= ratio * q1:
+                elif s1 >= ratio * s0:
                     st.i[_I_SIGN] = 1
                 st.i[_I_QSINCE] = 0
                 st.i[_I_QSINCE + 1] = 0
@@ -270,7 +320,9 @@ def shoe_events(
             # decided while the sensor was handled before being clipped on); events of the
             # newly chosen machine from before the switch are dropped, not emitted late
             m = st.i[_I_SIGN]
-            if st.f[_F_QEW + m] > p.switch_ratio * st.f[_F_QEW + 1 - m]:
+            sm = _score(p, st.f[_F_IEW + m], st.f[_F_QEW + m])
+            so = _score(p, st.f[_F_IEW + 1 - m], st.f[_F_QEW + 1 - m])
+            if so > p.switch_ratio * sm:
                 st.i[_I_SIGN] = 1 - m
                 st.i[_I_EV_OUT + 1 - m] = st.i[_I_EV_N + 1 - m]
                 st.i[_I_QSINCE] = 0
