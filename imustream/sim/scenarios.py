@@ -61,11 +61,10 @@ class Scenario:
     pelvis_lever: tuple[float, float, float] = (-0.10, 0.0, 0.0)  #: sensor offset, pelvis frame m
     # --- foot kinematics (foot pitch > 0 = toes down)
     strike_angle_deg: float = -12.0  #: foot pitch at IC (negative = dorsiflexed, heel strike)
-    toe_off_angle_deg: float = 45.0  #: foot pitch at TO (plantarflexed)
+    toe_off_angle_deg: float = 40.0  #: foot pitch at TO (plantarflexed)
     swing_max_deg: float = 85.0  #: peak foot pitch in early swing
     foot_flat_frac: float = 0.15  #: foot flat reached at this fraction of stance
-    heel_off_frac: float = 0.55  #: heel leaves the ground at this fraction of stance
-    swing_peak_frac: float = 0.3  #: time of swing_max as a fraction of swing
+    heel_off_frac: float = 0.45  #: heel leaves the ground at this fraction of stance
     strike_inversion_deg: float = 5.0  #: foot inverted (lateral edge down) at IC
     stance_eversion_deg: float = 2.0  #: foot slightly everted in quiet stance
     toe_off_inversion_deg: float = 3.0  #: foot inverted at TO
@@ -181,7 +180,6 @@ _WALK = dict(
     strike_angle_deg=-20.0,
     toe_off_angle_deg=45.0,
     swing_max_deg=50.0,
-    swing_peak_frac=0.12,
     foot_flat_frac=0.15,
     heel_off_frac=0.6,
     land_velocity=(0.3, -0.5),

@@ -88,12 +88,15 @@ class FootModel:
         lift = np.flatnonzero(c.lifts)
         nxt = lift + 1
         swing = c.start[nxt] - c.end[lift]
-        t_sw = c.end[lift] + sc.swing_peak_frac * swing
-        # push-off rate: steep, but not so steep that the foot overshoots swing_max
-        push_rate = 1.5 * np.minimum(
-            toe_off[lift] / ((1 - sc.heel_off_frac) * c.tc[lift]),
-            np.maximum(swing_max[lift] - toe_off[lift], 0.0) / (t_sw - c.end[lift]),
-        )
+        # push-off: the pitch rate rises to its peak at TO (ease-in over heel-off -> TO), then
+        # brakes to zero at the early-swing maximum; the maximum is placed where that braking
+        # covers the remaining angle, so the foot neither overshoots nor stalls
+        push = (1 - sc.heel_off_frac) * c.tc[lift]
+        rest = np.maximum(swing_max[lift] - toe_off[lift], 0.1 * np.abs(toe_off[lift]))
+        push_rate = np.minimum(2 * toe_off[lift] / push, 2 * rest / (0.1 * swing))
+        frac = np.clip(2 * rest / np.maximum(push_rate, 1e-9) / swing, 0.1, 0.5)
+        t_sw = c.end[lift] + frac * swing
+        swing_max_l = toe_off[lift] + rest
         dyaw = yaw_c[nxt] - yaw_c[lift]
         stay = np.flatnonzero(~c.lifts)
         lnd = np.flatnonzero(c.landed)
@@ -111,7 +114,7 @@ class FootModel:
             rows(ff_t[lnd], yaw_c[lnd], 0.0, 0.0, 0.0, inv[1]),
             rows(ho_t[lift], yaw_c[lift], 0.0, 0.0, 0.0, inv[1]),
             rows(c.end[lift], yaw_c[lift], 0.0, toe_off[lift], push_rate, inv[2]),
-            rows(t_sw, sw_yaw, dyaw / swing, swing_max[lift], 0.0, sw_roll),
+            rows(t_sw, sw_yaw, dyaw / swing, swing_max_l, 0.0, sw_roll),
             rows(c.end[stay], yaw_c[stay], 0.0, 0.0, 0.0, inv[1]),
         ]  # fmt: skip
         k = np.concatenate(groups)
@@ -127,9 +130,9 @@ class FootModel:
         p0, v0, a0 = toe_w + h_to, dh_to, ddh_to
         p2, v2 = land[nxt], v_land[nxt]
         vel = (p2 - p0) / swing[:, None]
-        p1 = p0 + sc.swing_peak_frac * (p2 - p0)
+        p1 = p0 + frac[:, None] * (p2 - p0)
         # lowest point of the foot (toe when plantarflexed) `clearance` above the ground
-        p1[:, 2] = sc.clearance + sc.foot_length * np.maximum(np.sin(swing_max[lift]), 0.0)
+        p1[:, 2] = sc.clearance + sc.foot_length * np.maximum(np.sin(swing_max_l), 0.0)
         vel[:, 2] = 0.0
         zz = np.zeros_like(p0)
         vt = v_land[lnd] * t_imp
