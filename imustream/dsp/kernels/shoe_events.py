@@ -8,10 +8,11 @@ whose minimum is the toe-off (TO), right before the next swing.
 Mounting invariance: the swing axis is the dominant rotation axis of the foot; it is
 estimated causally as the principal eigenvector of an exponentially weighted gyro second
 moment matrix (one power-iteration step per sample, so results do not depend on chunking).
-Its sign is resolved by running two state machines, one on ``w`` and one on ``-w``: after
-a true IC the foot is in stance (little rotation 0.1-0.25 s later), after the mirrored
-"IC" (the start of swing) it rotates fast. The machine whose candidate ICs are followed by
-quieter windows wins; its events (kept pending until then) are emitted. The decision is
+Its sign is resolved by running two state machines, one on ``w`` and one on ``-w``: a true
+IC is followed within 80 ms by an impact (a large jump of the acceleration) and then by
+stance (little rotation 0.1-0.25 s later); the mirrored "IC" (inside the swing) by neither.
+The machine whose candidate ICs score higher (impact / later rotation) wins after two
+strides; its events (kept pending until then) are emitted. The decision is
 revised if the recent strides clearly contradict it (e.g. it was taken while the sensor was
 handled before being clipped on). A standing period needs no special handling: nothing
 rotates.
