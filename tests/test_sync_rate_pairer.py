@@ -106,3 +106,21 @@ def test_pairer_passes_6_axis_blocks_and_bounds_backlog():
     out = p.push(_block(np.ones((8, 3)), None, "acc"))
     assert sum(o.n for o in out) == 3 and np.isnan(out[0].gyr).all()
     assert p.unpaired == 3
+
+
+def test_rate_clock_delay_spike_without_loss_nets_to_zero():
+    """A 300 ms stall of the host (no packet lost) first looks like loss; the settling period
+    takes it back, so the net count of lost samples is zero and later times are exact."""
+    rng = np.random.default_rng(9)
+    rate, n = 200.0, 4
+    clock = RateClock(rate)
+    changes, late_err = [], []
+    for k in range(0, 200 * 40, n):
+        t_last = 50.0 + (k + n - 1) / rate
+        delay = rng.uniform(0, 0.02) + (0.3 if 200 * 20 <= k < 200 * 20 + 60 else 0.0)
+        res = clock.update(n, t_last + delay)
+        changes.append(res.missing)
+        if k > 200 * 25:
+            late_err.append(np.abs(res.t_host - (50.0 + (k + np.arange(n)) / rate)).max())
+    assert sum(changes) == 0 and any(c > 0 for c in changes)
+    assert max(late_err) < 1e-3
