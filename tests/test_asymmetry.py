@@ -131,3 +131,17 @@ def test_presets_and_config_errors():
         MetricThreshold(2.0, 3.0)
     with pytest.raises(ConfigError, match="window"):
         AlertThresholds(window=3, min_steps=5)
+
+
+def test_gap_and_clipped_steps_are_not_evidence():
+    mon = AsymmetryMonitor(AlertThresholds(window=6, min_steps=3, k_on=2, k_off=2))
+    for k in range(40):
+        side = "left" if k % 2 == 0 else "right"
+        impact = 30.0 if side == "left" else 60.0  # right "harder", but only on clipped steps
+        s = Step(side=side, ic_time=0.35 * k, impact_peak=impact, clipped=side == "right")
+        assert mon.add(s) == []
+        gap = Step(
+            side=side, ic_time=0.35 * k, contact_time=0.2 if side == "left" else 0.4, has_gap=True
+        )
+        assert mon.add(gap) == []
+    assert "impact_peak" not in mon.comparisons and "contact_time" not in mon.comparisons

@@ -278,12 +278,17 @@ class AsymmetryMonitor:
         self.active: dict[tuple[str, str], Alert] = {}
 
     def add(self, step: Step) -> list[Alert]:
-        """Add one completed step; returns alerts that turned on or off at this step."""
+        """Add one completed step; returns alerts that turned on or off at this step.
+
+        Values of steps with ``has_gap`` and impact peaks of ``clipped`` steps are not used.
+        """
         alerts: list[Alert] = []
         th = self.thresholds
         for m in METRICS:
             v = getattr(step, m)
-            if math.isfinite(v):
+            # a step over a data gap, or a clipped impact, is not evidence of asymmetry
+            usable = not step.has_gap and not (step.clipped and m == "impact_peak")
+            if usable and math.isfinite(v):
                 self._values[m][step.side].append(float(v))
             left = self._values[m]["left"]
             right = self._values[m]["right"]
