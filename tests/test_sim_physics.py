@@ -200,3 +200,36 @@ def test_rotate_matches_matmul():
     r = euler_matrix(*rng.normal(size=(3, 20)))
     v = rng.normal(size=(20, 3))
     assert np.allclose(rotate(r, v), np.einsum("nij,nj->ni", r, v))
+
+
+def test_pelvis_lever_arm_acceleration_is_second_derivative_of_rotated_offset():
+    """The sensor sits off the pelvis centre: acc(sensor) - acc(centre) = d2/dt2 (R c)."""
+    lever = (-0.12, 0.05, 0.03)
+    a = VirtualRunner("track-runner", fs=100.0, seed=11, duration=20.0, pelvis_lever=lever)
+    b = VirtualRunner("track-runner", fs=100.0, seed=11, duration=20.0, pelvis_lever=(0, 0, 0))
+    t = np.arange(4.0, 19.0, 1e-3)
+    diff = a.models["pelvis"].kinematics(t)[2] - b.models["pelvis"].kinematics(t)[2]
+    h = 1e-5
+    c = np.broadcast_to(np.array(lever), (t.size, 3))
+    rc = [rotate(a.orientation("pelvis", t + d), c) for d in (-h, 0.0, h)]
+    fd = (rc[0] - 2 * rc[1] + rc[2]) / h**2
+    assert np.abs(diff).max() > 0.5  # the lever arm matters (m/s^2)
+    assert np.percentile(np.abs(fd - diff), 99.9) < 0.02
+
+
+def test_gyro_bias_random_walk_grows_like_sqrt_time():
+    from imustream.sim.realism import SensorRealism
+    from imustream.sim.scenarios import get_scenario
+
+    sc = get_scenario("symmetric-runner", gyr_bias_walk=0.001)
+    t = np.array([0.0, 400.0])
+    steps = np.array(
+        [
+            np.diff(SensorRealism.draw(sc, 100.0, seed, "pelvis", 500.0).gyro_bias(t), axis=0)[0]
+            for seed in range(300)
+        ]
+    )
+    # random walk: sd of the change over 400 s = 0.001 * sqrt(400) = 0.02 rad/s per axis
+    assert np.std(steps) == pytest.approx(0.02, rel=0.1)
+    const = [SensorRealism.draw(sc, 100.0, s, "pelvis", 10.0).gyr_bias for s in range(300)]
+    assert np.std(const) == pytest.approx(sc.gyr_bias, rel=0.1)
