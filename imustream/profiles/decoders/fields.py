@@ -128,6 +128,7 @@ class FieldsDecoder:
         self.period = 1.0 / p.rate
         self._offsets: dict[int, np.ndarray] = {}
         self.fast = self._fast_plan(lay, bo)
+        self.row_scale = None if self.fast is None else self.fast[3][0, 0].copy()
 
     def _fast_plan(self, lay: Layout, bo: str) -> tuple | None:
         """One strided view and one multiply for the whole payload when every sample field
@@ -193,7 +194,7 @@ class FieldsDecoder:
         if self.fast is not None:
             dt, nb, kb, colscale, (ia, ig, im) = self.fast
             if nb == 1:  # interleaved: a 2-D view scales fastest
-                sc = np.ndarray((n, kb), dt, buf, self.hsize) * colscale[0, 0]
+                sc = np.ndarray((n, kb), dt, buf, self.hsize) * self.row_scale
                 acc = None if ia is None else sc[:, ia[1] : ia[1] + 3]
                 gyr = None if ig is None else sc[:, ig[1] : ig[1] + 3]
                 mag = None if im is None else sc[:, im[1] : im[1] + 3]
