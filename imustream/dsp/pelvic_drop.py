@@ -154,7 +154,7 @@ class PelvicDrop:
         while len(self._baselines) > 4096:
             self._baselines.popitem(last=False)
         s = 1.0 if side == "left" else -1.0
-        self._v += s * (up.mean(axis=0) - baseline)
+        self._v += s * (up.sum(axis=0) / len(up) - baseline)
         self._n_side[side] += 1
         self._axis = None
 
