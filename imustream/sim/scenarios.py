@@ -82,7 +82,7 @@ class Scenario:
     track_radius: float = 36.5  #: bend radius m
     track_straight: float = 84.39  #: straight length m
     # --- sensor realism
-    mounting: Any = "random"  #: "random" (from seed), None (identity) or a (3, 3) rotation
+    mounting: Any = "random"  #: "random" (seeded), None, a (3, 3) rotation or a dict per sensor
     acc_noise: float = 0.05  #: m/s^2 rms
     gyr_noise: float = 0.005  #: rad/s rms
     gyr_bias: float = 0.01  #: rad/s sd of the constant gyro bias per axis
