@@ -95,6 +95,7 @@ def run_dashboard(app, rate: float, duration: float, fps: float) -> dict:
     )
     feed = LiveFeed(sensors, keep_s=30.0, max_rate_hz=1.2 * rate)
     worker = LiveWorker(source, feed)
+    warm_up_s = worker.warm_up()
     win = Dashboard(feed, fps=fps)
     win.resize(1600, 950)
     win.show()
@@ -134,6 +135,7 @@ def run_dashboard(app, rate: float, duration: float, fps: float) -> dict:
         if step_lat.size
         else float("nan"),
         "steps": len(win.model.steps),
+        "warm_up_s": warm_up_s,
         "warning": win.banner.is_warning,
         "worker_error": repr(worker.error) if worker.error else "",
         "samples": {s: r.write_count for s, r in feed.samples.items()},
@@ -237,7 +239,10 @@ def main() -> None:
     t.add_row("steps shown / latency samples", f"{dash['steps']} / {dash['latency_n']}", "", "")
     t.add_row("asymmetry warning shown (right-hip-drop)", str(dash["warning"]), "", "True")
     con.print(t)
-    con.print(f"samples pushed per sensor: {dash['samples']}, queue items: {dash['items']}")
+    con.print(
+        f"samples pushed per sensor: {dash['samples']}, queue items: {dash['items']}, "
+        f"pipeline warm-up before start (numba load): {dash['warm_up_s']:.2f} s"
+    )
     if dash["worker_error"]:
         con.print(f"[red]worker error: {dash['worker_error']}")
 

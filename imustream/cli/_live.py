@@ -285,6 +285,32 @@ class LiveWorker:
         self.error: BaseException | None = None
         self.items_done = 0
 
+    def warm_up(self, seconds: float = 4.0) -> float:
+        """Run a throwaway pipeline over a few simulated seconds so numba kernels are compiled
+        or loaded from cache before the first notification (else the first blocks wait ~1 s).
+        Returns the seconds it took."""
+        from ..dsp.pipeline import Pipeline
+        from ..sim import simulate
+        from ..types import SampleBlock
+
+        t0 = time.perf_counter()
+        for fs in sorted(set(self.source.rates.values())):
+            run = simulate("symmetric-runner", duration=seconds, fs=fs, seed=0)
+            pipe = Pipeline(dict.fromkeys(self.source.rates, fs))
+            for i in range(0, min(v.n for v in run.sensors.values()), 16):
+                for sensor in self.source.rates:
+                    sig = run.sensors[sensor]
+                    pipe.process(
+                        SampleBlock(
+                            acc=sig.acc[i : i + 16],
+                            gyr=sig.gyr[i : i + 16],
+                            sensor=sensor,
+                            t_session=sig.t[i : i + 16],
+                        )
+                    )
+            pipe.finish()
+        return time.perf_counter() - t0
+
     def set_recorder(self, recorder: Any | None) -> None:
         """Start (a Recorder) or stop (None) writing to a recording."""
         self._recorder = recorder

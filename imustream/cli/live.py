@@ -124,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
         title=f"imustream live — {source.description}",
     )
     win.resize(1600, 950)
+    worker.warm_up()
     win.show()
     win.start()
     worker.start()
