@@ -29,6 +29,7 @@ __all__ = ["Pipeline", "PipelineOutput"]
 Event = InitialContact | ToeOff
 _EVENT_CLASS = {"ic": InitialContact, "to": ToeOff}
 _CLIPPED = int(BlockFlags.ACC_CLIPPED)
+_NO_FLAGS = BlockFlags.NONE
 #: watermark progress (s) between two step-assembly passes when no new event arrived
 _ADVANCE_EVERY = 0.1
 #: longest IC-to-contralateral-IC interval (s) used as a stance when the TO is missing
@@ -217,7 +218,7 @@ class Pipeline:
         if st.last_t == -math.inf:
             st.first_t = float(t[0])
         st.last_t = float(t[-1])
-        if block.flags and int(block.flags) & _CLIPPED:
+        if block.flags is not _NO_FLAGS and int(block.flags) & _CLIPPED:
             st.staged_clip = True
         if st.staged == 0 and k >= self.min_batch:
             self._analyse(st, block.acc, block.gyr, t, out)
