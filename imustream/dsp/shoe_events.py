@@ -23,11 +23,11 @@ class ShoeEventDetector:
     """Initial contacts and toe-offs of one foot from a shoe-mounted IMU, in any mounting.
 
     Events come from the sagittal angular rate of the foot: IC at the ``+ -> -`` zero
-    crossing after the mid-swing peak (emitted one sample later), TO at the minimum of the
-    push-off lobe (emitted when the swing starts). The swing axis is learnt causally from
-    the gyro, its sign from which candidate ICs are followed by an impact and a stance;
-    until the sign is resolved (after two strides) events are held back, then emitted with
-    their true sample positions.
+    crossing after the mid-swing peak (emitted one sample later), TO where the push-off lobe
+    turns up most sharply after its minimum (emitted when the swing starts). The swing axis
+    is learnt causally from the gyro, its sign from which candidate ICs are followed by an
+    impact and a stance; until the sign is resolved (after two strides) events are held
+    back, then emitted with their true sample positions.
 
     Parameters
     ----------

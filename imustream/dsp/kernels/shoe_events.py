@@ -3,7 +3,8 @@
 Signal model (sagittal angular rate ``w`` of the foot, positive = toe up): a long positive
 lobe during swing (its peak is mid-swing), a ``+ -> -`` zero crossing at initial contact
 (IC), a negative "foot slap" lobe, a quiet stance, and a sharp negative lobe during push-off
-whose minimum is the toe-off (TO), right before the next swing.
+that ends at the toe-off (TO) with a sharp upturn into the next swing: the TO is the sample of
+the largest second difference after the lobe's minimum.
 
 Mounting invariance: the swing axis is the dominant rotation axis of the foot; it is
 estimated causally as the principal eigenvector of an exponentially weighted gyro second
@@ -44,7 +45,9 @@ _F_ACC_PREV = 18  # previous acc sample: 18..20
 _F_IACC = 21  # max squared acc jump in the open impact window: 21, 22
 _F_ISUM = 23  # sum of impact-window maxima: 23, 24
 _F_IEW = 25  # recent impact: 25, 26
-_N_F = 27
+_F_KINK_D2 = 27  # sharpest upturn (second difference) since the lobe minimum: 27, 28
+_F_KINK_IDX = 29  # 29, 30
+_N_F = 31
 
 # indices into ShoeState.i (ints)
 _I_N = 0  # samples seen
@@ -178,20 +181,25 @@ def _machine(st, p, m, w, n, gyr_sq, jerk_sq):
                 st.f[_F_IEW + m] += p.recent_decay * (imp - st.f[_F_IEW + m])
             st.i[_I_IWIN_END + m] = -1
     if phase == 0:
-        # push-off lobe tracking: the deepest point of the most recent deep negative lobe
+        # push-off lobe tracking: in the most recent deep negative lobe, the sample after its
+        # minimum where the rate turns up most sharply (largest second difference) = TO
+        if st.i[_I_IN_LOBE + m] == 1 and n - 1 >= st.f[_F_LOBE_IDX + m]:
+            d2 = w - 2.0 * prev + prev2
+            if d2 > st.f[_F_KINK_D2 + m]:
+                st.f[_F_KINK_D2 + m] = d2
+                st.f[_F_KINK_IDX + m] = n - 1
         if w < -p.lobe_level:
-            if st.i[_I_IN_LOBE + m] == 0:
+            if st.i[_I_IN_LOBE + m] == 0 or w < st.f[_F_LOBE_MIN + m]:
                 st.i[_I_IN_LOBE + m] = 1
                 st.f[_F_LOBE_MIN + m] = w
                 st.f[_F_LOBE_IDX + m] = n
-            elif w < st.f[_F_LOBE_MIN + m]:
-                st.f[_F_LOBE_MIN + m] = w
-                st.f[_F_LOBE_IDX + m] = n
+                st.f[_F_KINK_D2 + m] = -1e300
+                st.f[_F_KINK_IDX + m] = n
         elif st.i[_I_IN_LOBE + m] == 1:
             st.i[_I_IN_LOBE + m] = 0
             if st.f[_F_LOBE_MIN + m] < -p.to_depth:
                 st.f[_F_LAST_MIN + m] = st.f[_F_LOBE_MIN + m]
-                st.f[_F_LAST_IDX + m] = st.f[_F_LOBE_IDX + m]
+                st.f[_F_LAST_IDX + m] = st.f[_F_KINK_IDX + m]
                 st.i[_I_HAS_LAST + m] = 1
         last_ic = st.i[_I_LAST_IC + m]
         if w > p.swing_level and (last_ic < 0 or n - last_ic >= p.min_stance):
@@ -214,13 +222,6 @@ def _machine(st, p, m, w, n, gyr_sq, jerk_sq):
             if st.i[_I_IWIN_END + m] < 0:
                 st.i[_I_IWIN_END + m] = n + p.impact_len
                 st.f[_F_IACC + m] = jerk_sq
-    # sub-sample position of a lobe minimum: parabola through the three samples around it
-    if phase == 0 and st.i[_I_IN_LOBE + m] == 1 and st.f[_F_LOBE_IDX + m] == n - 1:
-        den = prev2 - 2.0 * prev + w
-        if den > 0.0:
-            off = 0.5 * (prev2 - w) / den
-            if -0.5 <= off <= 0.5:
-                st.f[_F_LOBE_IDX + m] = n - 1 + off
     st.f[_F_W_PREV2 + m] = prev
     st.f[_F_PREV_W + m] = w
 
