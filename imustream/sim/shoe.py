@@ -32,6 +32,8 @@ FloatArray = NDArray[np.float64]
 __all__ = ["FootModel"]
 
 _HEEL_BEHIND_PELVIS = 0.08  # heel settles this far behind the pelvis at mid-stance, m
+_MAX_PITCH = np.deg2rad(88.0)  # foot pitch limit (ZYX Euler angles are singular at 90 deg)
+_HEEL_KNOT_FRAC = 0.3  # the heel path's mid-swing knot, as a fraction of swing time
 
 
 def _rigid(
@@ -93,6 +95,7 @@ class FootModel:
         # covers the remaining angle, so the foot neither overshoots nor stalls
         push = (1 - sc.heel_off_frac) * c.tc[lift]
         rest = np.maximum(swing_max[lift] - toe_off[lift], 0.1 * np.abs(toe_off[lift]))
+        rest = np.minimum(rest, _MAX_PITCH - toe_off[lift])  # stay clear of pitch = 90 deg
         push_rate = np.minimum(2 * toe_off[lift] / push, 2 * rest / (0.1 * swing))
         frac = np.clip(2 * rest / np.maximum(push_rate, 1e-9) / swing, 0.1, 0.5)
         t_sw = c.end[lift] + frac * swing
@@ -102,25 +105,30 @@ class FootModel:
         lnd = np.flatnonzero(c.landed)
         z = np.zeros
 
-        def rows(t, yaw, dyaw, pitch, dpitch, roll):  # knots; roll rate is 0 at every knot
-            cols = np.broadcast_arrays(t, yaw, dyaw, pitch, dpitch, roll, 0.0)
+        def rows(t, yaw, dyaw, pitch, dpitch, roll, ddpitch=0.0):
+            # knots; yaw and roll curvature and roll rate are 0 at every knot
+            cols = np.broadcast_arrays(t, yaw, dyaw, pitch, dpitch, roll, 0.0, ddpitch)
             return np.column_stack(cols)
 
         sw_yaw = yaw_c[lift] + 0.5 * dyaw - side * np.deg2rad(sc.swing_yaw_deg)
         sw_roll = -side * np.deg2rad(sc.swing_roll_deg)
+        sw_curv = -push_rate / (t_sw - c.end[lift])
         groups = [
             rows(c.start, yaw_c, 0.0, np.where(c.landed, strike, 0.0), 0.0,
                  np.where(c.landed, inv[0], inv[1])),
             rows(ff_t[lnd], yaw_c[lnd], 0.0, 0.0, 0.0, inv[1]),
             rows(ho_t[lift], yaw_c[lift], 0.0, 0.0, 0.0, inv[1]),
             rows(c.end[lift], yaw_c[lift], 0.0, toe_off[lift], push_rate, inv[2]),
-            rows(t_sw, sw_yaw, dyaw / swing, swing_max_l, 0.0, sw_roll),
+            # at the swing maximum the foot is already turning forward (negative curvature)
+            rows(t_sw, sw_yaw, dyaw / swing, swing_max_l, 0.0, sw_roll, sw_curv),
             rows(c.end[stay], yaw_c[stay], 0.0, 0.0, 0.0, inv[1]),
         ]  # fmt: skip
         k = np.concatenate(groups)
         k = k[np.argsort(k[:, 0], kind="stable")]
         y, v = k[:, [1, 3, 5]], k[:, [2, 4, 6]]
-        self.angles = PiecewiseQuintic.through_knots(k[:, 0], y, v, np.zeros_like(y))
+        a = np.zeros_like(y)
+        a[:, 1] = k[:, 7]
+        self.angles = PiecewiseQuintic.through_knots(k[:, 0], y, v, a)
 
         # --- heel pieces: polynomial in local time, or "toe pivot" (toe fixed, heel = toe + R d)
         r_to, w_to, a_to = self._rotation(c.end[lift])
@@ -130,9 +138,12 @@ class FootModel:
         p0, v0, a0 = toe_w + h_to, dh_to, ddh_to
         p2, v2 = land[nxt], v_land[nxt]
         vel = (p2 - p0) / swing[:, None]
-        p1 = p0 + frac[:, None] * (p2 - p0)
-        # lowest point of the foot (toe when plantarflexed) `clearance` above the ground
-        p1[:, 2] = sc.clearance + sc.foot_length * np.maximum(np.sin(swing_max_l), 0.0)
+        # the heel path has its own mid-swing knot (at a fixed fraction of swing, independent of
+        # the pitch maximum) where the lowest point of the foot is `clearance` above the ground
+        t_hk = c.end[lift] + _HEEL_KNOT_FRAC * swing
+        p1 = p0 + _HEEL_KNOT_FRAC * (p2 - p0)
+        pitch_hk = self.angles(t_hk)[0][:, 1]
+        p1[:, 2] = sc.clearance + sc.foot_length * np.maximum(np.sin(pitch_hk), 0.0)
         vel[:, 2] = 0.0
         zz = np.zeros_like(p0)
         vt = v_land[lnd] * t_imp
@@ -148,8 +159,8 @@ class FootModel:
             (c.start[lnd], poly(land[lnd], vt, -vt, vt / 3), False),
             (c.start + np.where(c.landed, t_imp, 0.0), poly(heel), False),
             (ho_t[lift], poly(toe_w), True),
-            (c.end[lift], quintic_coeffs(t_sw - c.end[lift], p0, v0, a0, p1, vel, zz), False),
-            (t_sw, quintic_coeffs(c.start[nxt] - t_sw, p1, vel, zz, p2, v2, zz), False),
+            (c.end[lift], quintic_coeffs(t_hk - c.end[lift], p0, v0, a0, p1, vel, zz), False),
+            (t_hk, quintic_coeffs(c.start[nxt] - t_hk, p1, vel, zz, p2, v2, zz), False),
         ]
         brk = np.concatenate([p[0] for p in pieces])
         order = np.argsort(brk, kind="stable")
