@@ -49,9 +49,9 @@ def test_step_table_accuracy_per_scenario(scenario):
     drop_rmse, n = _rmse(table["pelvic_drop_deg"][m[:, 1]], tr["pelvic_drop_deg"][m[:, 0]])
     assert n >= 0.9 * len(m)
     assert drop_rmse <= 1.0
-    # contact time is bounded by the shoe toe-off detector (other room): current floor
+    # contact time comes from the shoe toe-off detector (measured 5-6 ms RMSE)
     ct_rmse, n = _rmse(table["contact_time"][m[:, 1]], tr["contact_time"][m[:, 0]])
-    assert n >= 0.9 * len(m) and ct_rmse <= 0.05
+    assert n >= 0.9 * len(m) and ct_rmse <= 0.02
     st_rmse, n = _rmse(table["step_time"][m[:, 1]], tr["step_time"][m[:, 0]])
     assert n >= 0.9 * len(m) and st_rmse <= 0.01
 
