@@ -233,3 +233,29 @@ def test_gyro_bias_random_walk_grows_like_sqrt_time():
     assert np.std(steps) == pytest.approx(0.02, rel=0.1)
     const = [SensorRealism.draw(sc, 100.0, s, "pelvis", 10.0).gyr_bias for s in range(300)]
     assert np.std(const) == pytest.approx(sc.gyr_bias, rel=0.1)
+
+
+@pytest.mark.parametrize("name", ["symmetric-runner", "treadmill-walk"])
+def test_truth_ic_and_to_are_first_and_last_ground_contact(name):
+    vr = VirtualRunner(name, fs=200.0, seed=12, duration=20.0, **QUIET)
+    tr = vr.truth
+    for sensor in ("shoe_left", "shoe_right"):
+        foot = vr.models[sensor]
+        mine = (tr["side"] == sensor[5:]) & np.isfinite(tr["to_time"])
+        for ic, to in zip(tr["ic_time"][mine], tr["to_time"][mine], strict=True):
+            # IC: the heel arrives moving down without decelerating; right after IC it brakes
+            t = np.array([ic - 2e-3, ic - 1e-6, ic + 1e-6])
+            _, dh, ddh = foot.heel(t)
+            assert dh[0, 2] < -0.3 and dh[1, 2] < -0.3
+            assert abs(ddh[1, 2]) < 0.05  # no deceleration before the contact
+            assert ddh[2, 2] > 5 * 9.81  # the impact
+            # TO: the toe is on the ground (pivot) until TO and in the air after it
+            tt = np.array([to - 0.02, to - 1e-6, to + 0.01, to + 0.03])
+            r = foot.orientation(tt)
+            heel = foot.heel(tt)[0]
+            piv = foot.pivot[foot.heel.piece(tt)]
+            assert list(piv) == [True, True, False, False]
+            heel[piv] += rotate(r[piv], np.broadcast_to(-foot.toe, (2, 3)))
+            toe_z = (heel + rotate(r, np.broadcast_to(foot.toe, (4, 3))))[:, 2]
+            assert np.allclose(toe_z[:2], 0.0, atol=1e-12)
+            assert toe_z[2] > 1e-4 and toe_z[3] > toe_z[2]
