@@ -103,3 +103,27 @@ def test_live_reports_a_missing_config_file(tmp_path):
         timeout=120,
     )
     assert proc.returncode == 1 and "none.toml" in proc.stderr and "not found" in proc.stderr
+
+
+def test_window_updates_from_a_replay(recorded, qtbot):
+    from imustream.cli._live import replay_source
+    from imustream.viz.dashboard import Dashboard
+
+    paths, live_model = recorded
+    source = replay_source(paths[0], speed=None)
+    feed = LiveFeed(list(source.profiles), max_rate_hz=250.0)
+    worker = LiveWorker(source, feed)
+    win = Dashboard(feed, fps=30)
+    qtbot.addWidget(win)
+    win.resize(1600, 950)
+    win.show()
+    win.start()
+    worker.start()
+    qtbot.waitUntil(lambda: not worker.running, timeout=120_000)
+    qtbot.wait(100)  # at least one more frame after the worker finished
+    assert worker.error is None
+    # the replay goes through the same acquisition and pipeline as the live session
+    assert len(win.model.steps) == pytest.approx(len(live_model.steps), abs=3)
+    assert win.banner.is_warning and "Right hip drops" in win.banner.text()
+    assert win.status.text("pelvis", "Rate (Hz)") == "208"
+    assert win.stats.frames > 3
