@@ -127,3 +127,39 @@ def test_window_updates_from_a_replay(recorded, qtbot):
     assert win.banner.is_warning and "Right hip drops" in win.banner.text()
     assert win.status.text("pelvis", "Rate (Hz)") == "208"
     assert win.stats.frames > 3
+
+
+def test_gui_buttons_record_a_session_with_markers(qtbot, tmp_path):
+    from pyqtgraph.Qt import QtCore
+
+    from imustream.viz.dashboard import Dashboard
+
+    source = simulated_source("symmetric-runner", rate=104.0, duration=12.0, seed=3, speed=4.0)
+    feed = LiveFeed(list(source.profiles), max_rate_hz=150.0)
+    worker = LiveWorker(source, feed)
+    control = RecordingControl(worker, source.header, tmp_path)
+    win = Dashboard(feed, markers=worker.markers, on_record=control.toggle, fps=20)
+    qtbot.addWidget(win)
+    win.show()
+    win.start()
+    worker.start()
+    source.start()
+    qtbot.waitUntil(lambda: win.model.now > 2.0, timeout=60_000)
+    qtbot.mouseClick(win.controls.record, QtCore.Qt.LeftButton)
+    qtbot.waitUntil(lambda: win.model.now > 4.0, timeout=60_000)
+    win.controls.pain.setValue(3)
+    qtbot.mouseClick(win.controls.pain_button, QtCore.Qt.LeftButton)
+    qtbot.mouseClick(win.controls.shoes_button, QtCore.Qt.LeftButton)
+    qtbot.waitUntil(lambda: win.model.now > 6.0, timeout=60_000)
+    qtbot.mouseClick(win.controls.record, QtCore.Qt.LeftButton)  # stop: converted in background
+    source.stop()
+    worker.stop()
+    control.close()
+    assert not control.errors and worker.error is None
+    with open_session(control.converted[0]) as s:
+        assert list(s.markers["kind"]) == ["pain", "changed_shoes"]
+        assert s.markers["value"][0] == 3.0
+        assert 4.0 <= s.markers["time"][0] <= 7.0
+        t = s.sensors["pelvis"].t_session
+        # recorded from the first click to the second only
+        assert 1.5 <= t[0] <= 4.5 and 5.5 <= t[-1] <= 9.0
