@@ -63,6 +63,21 @@ def make_log(path: Path, seconds: float, rate: float) -> int:
     return len(items) * PER
 
 
+def _peak_rss_of_conversion(log: Path) -> float:
+    """Peak resident memory (MB) of a fresh process converting ``log`` (to a second file)."""
+    import resource
+    import subprocess
+
+    out = log.with_name("peak.h5")
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[3]); from imustream.io.convert import convert; "
+        "convert(sys.argv[1], sys.argv[2], remove_log=False)"
+    )
+    repo = str(Path(__file__).resolve().parents[1])
+    subprocess.run([sys.executable, "-c", code, str(log), str(out), repo], check=True)
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description="log -> HDF5 conversion speed")
     ap.add_argument("--seconds", type=float, default=60.0)
@@ -79,6 +94,7 @@ def main() -> None:
         t = time.perf_counter()
         res = convert(log, remove_log=False)
         t_conv = time.perf_counter() - t
+        peak_mb = _peak_rss_of_conversion(log)
         if sum(res.samples.values()) != n:
             raise SystemExit(f"conversion decoded {res.samples}, expected {n}: {res.warnings}")
         log_size = log.stat().st_size
@@ -101,6 +117,7 @@ def main() -> None:
     print(f"  reference, plain h5py write:    {t_plain:.3f} s = {n / t_plain:,.0f} samples/s")
     print(f"  convert / read_log time ratio:  {t_conv / t_read:.1f}")
     print(f"HDF5 size {size / 1e6:.2f} MB = {size / n:.1f} B per sample")
+    print(f"peak memory of a conversion in its own process: {peak_mb:.0f} MB")
 
 
 if __name__ == "__main__":

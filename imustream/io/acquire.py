@@ -4,6 +4,8 @@ reordering, clock mapping and gap detection as during the session."""
 from __future__ import annotations
 
 import dataclasses
+import heapq
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,15 +33,20 @@ def state_changes(contents: LogContents) -> list[StateChange]:
     return out
 
 
-def merged_items(contents: LogContents) -> list[Any]:
-    """Notifications ``(host_ns, sensor, bytes)`` and StateChanges of all sensors, by host time."""
-    items: list[tuple[int, int, Any]] = []
-    for sensor, raw in contents.streams.items():
-        for i in range(raw.n):
-            items.append((int(raw.host_ns[i]), 1, (int(raw.host_ns[i]), sensor, raw.payload(i))))
-    items += [(sc.host_ns, 0, sc) for sc in state_changes(contents)]
-    items.sort(key=lambda x: (x[0], x[1]))
-    return [x[2] for x in items]
+def merged_items(contents: LogContents) -> Iterator[Any]:
+    """Notifications ``(host_ns, sensor, bytes)`` and StateChanges of all sensors, in host-time
+    order (a state change before a notification of the same time), generated lazily."""
+
+    def notes(k: int, sensor: str, raw: RawStream) -> Iterator[tuple[int, int, int, Any]]:
+        host = raw.host_ns.tolist()
+        for i, h in enumerate(host):
+            yield h, 1, k, (h, sensor, raw.payload(i))
+
+    changes = [(sc.host_ns, 0, -1, sc) for sc in state_changes(contents)]
+    changes.sort(key=lambda x: x[0])
+    streams = [notes(k, s, r) for k, (s, r) in enumerate(contents.streams.items())]
+    for *_, item in heapq.merge(*streams, changes, key=lambda x: (x[0], x[1], x[2])):
+        yield item
 
 
 @dataclass

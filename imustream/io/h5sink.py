@@ -70,7 +70,7 @@ class SampleSink:
     FIELDS = (("acc", (3,), "f8"), ("gyr", (3,), "f8"), ("t_device", (), "f8"))
     FIELDS += (("t_session", (), "f8"), ("packet", (), "i8"))
 
-    def __init__(self, group: h5py.Group, batch: int = 65536) -> None:
+    def __init__(self, group: h5py.Group, batch: int = 16384) -> None:
         self.group = group
         self.batch = int(batch)
         self.ds = {n: empty_dataset(group, n, dt, shape) for n, shape, dt in self.FIELDS}

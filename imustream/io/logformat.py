@@ -93,8 +93,12 @@ def encode_data(sensor_idx: list[int], host_ns: list[int], payloads: list[bytes]
     )
 
 
-def decode_data(payload: bytes | memoryview) -> tuple[np.ndarray, np.ndarray, np.ndarray, bytes]:
-    """Decode a DATA payload into (sensor_idx u1, host_ns i8, lengths u4, concatenated bytes).
+def decode_data(
+    payload: bytes | memoryview,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Decode a DATA payload into (sensor_idx u1, host_ns i8, lengths u4, concatenated bytes u1).
+
+    The arrays are views into ``payload`` (no copy).
 
     Raises
     ------
@@ -113,7 +117,7 @@ def decode_data(payload: bytes | memoryview) -> tuple[np.ndarray, np.ndarray, np
     lengths = np.frombuffer(buf, dtype="<u4", count=n, offset=4 + 9 * n)
     if fixed + int(lengths.sum(dtype=np.int64)) != len(buf):
         raise RecordingError("data record payload lengths do not add up")
-    return idx, host, lengths, bytes(buf[fixed:])
+    return idx, host, lengths, np.frombuffer(buf, dtype="u1", offset=fixed)
 
 
 def decode_json(payload: bytes | memoryview) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mmap
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,10 +107,26 @@ def read_log(path: str | os.PathLike) -> LogContents:
     """
     path = Path(path)
     try:
-        buf = path.read_bytes()
+        with path.open("rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size < len(FILE_MAGIC):
+                buf: bytes | mmap.mmap = fh.read()
+            else:  # file-backed pages: the log is not copied into anonymous memory
+                buf = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
     except OSError as exc:
         raise RecordingError(f"cannot read session log {path}: {exc}") from exc
-    if not buf.startswith(FILE_MAGIC):
+    try:
+        return _parse(path, buf)
+    finally:
+        if isinstance(buf, mmap.mmap):
+            try:
+                buf.close()
+            except BufferError:  # a view is still referenced somewhere: GC closes it
+                pass
+
+
+def _parse(path: Path, buf: bytes | mmap.mmap) -> LogContents:
+    if buf[: len(FILE_MAGIC)] != FILE_MAGIC:
         raise RecordingError(f"{path} is not an imustream session log (bad file magic)")
     first = _parse_at(buf, len(FILE_MAGIC))
     if isinstance(first, str) or first[1] != Kind.HEADER or first[0] != 0:
@@ -122,68 +139,82 @@ def read_log(path: str | os.PathLike) -> LogContents:
     sensors = [str(s) for s in sensors]
 
     out = LogContents(path=path, header=header, streams={}, size=len(buf))
-    chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray, bytes]] = []
+    acc = _StreamAccumulator(len(sensors))
+    view = memoryview(buf)
     last_index = 0
     pos = first[3]
-    while pos < len(buf):
-        parsed = _parse_at(buf, pos)
-        if not isinstance(parsed, str) and parsed[0] <= last_index:
-            parsed = "record number out of order"
-        if isinstance(parsed, str):
-            nxt = buf.find(RECORD_MAGIC, pos + 1)
-            while nxt != -1:
-                cand = _parse_at(buf, nxt)
-                if not isinstance(cand, str) and cand[0] > last_index:
-                    break
-                nxt = buf.find(RECORD_MAGIC, nxt + 1)
-            stop = len(buf) if nxt == -1 else nxt
-            out.damage.append((pos, stop, parsed))
-            pos = stop
-            continue
-        index, kind, start, end = parsed
-        out.missing_records += index - last_index - 1
-        last_index = index
-        payload = memoryview(buf)[start:end]
-        try:
-            if kind == Kind.DATA:
-                idx, host, lengths, blob = decode_data(payload)
-                if idx.size and int(idx.max()) >= len(sensors):
-                    raise RecordingError("data record names an unknown sensor")
-                chunks.append((idx, host, lengths, blob))
-            elif kind == Kind.END:
-                out.end = decode_json(payload)
-            elif kind == Kind.HEADER:
-                raise RecordingError("second header record")
-            else:
-                out.records.setdefault(Kind(kind).name.lower(), []).append(decode_json(payload))
-        except RecordingError as exc:  # CRC matched but content is inconsistent: writer bug
-            out.damage.append((pos, end, str(exc)))
-        pos = end
-    out.streams = _split_streams(sensors, chunks)
+    try:
+        while pos < len(buf):
+            parsed = _parse_at(buf, pos)
+            if not isinstance(parsed, str) and parsed[0] <= last_index:
+                parsed = "record number out of order"
+            if isinstance(parsed, str):
+                nxt = buf.find(RECORD_MAGIC, pos + 1)
+                while nxt != -1:
+                    cand = _parse_at(buf, nxt)
+                    if not isinstance(cand, str) and cand[0] > last_index:
+                        break
+                    nxt = buf.find(RECORD_MAGIC, nxt + 1)
+                stop = len(buf) if nxt == -1 else nxt
+                out.damage.append((pos, stop, parsed))
+                pos = stop
+                continue
+            index, kind, start, end = parsed
+            out.missing_records += index - last_index - 1
+            last_index = index
+            payload = view[start:end]
+            try:
+                if kind == Kind.DATA:
+                    idx, host, lengths, blob = decode_data(payload)
+                    if idx.size and int(idx.max()) >= len(sensors):
+                        raise RecordingError("data record names an unknown sensor")
+                    acc.add(idx, host, lengths, blob)
+                    del idx, host, lengths, blob
+                elif kind == Kind.END:
+                    out.end = decode_json(payload)
+                elif kind == Kind.HEADER:
+                    raise RecordingError("second header record")
+                else:
+                    rec = decode_json(payload)
+                    out.records.setdefault(Kind(kind).name.lower(), []).append(rec)
+            except RecordingError as exc:  # CRC matched but content is inconsistent: writer bug
+                out.damage.append((pos, end, str(exc)))
+            finally:
+                _release(payload)
+            pos = end
+    finally:
+        _release(view)
+    out.streams = {name: acc.stream(i) for i, name in enumerate(sensors)}
     return out
 
 
-def _split_streams(
-    sensors: list[str], chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray, bytes]]
-) -> dict[str, RawStream]:
-    if chunks:
-        idx = np.concatenate([c[0] for c in chunks])
-        host = np.concatenate([c[1] for c in chunks]).astype(np.int64)
-        lengths = np.concatenate([c[2] for c in chunks]).astype(np.int64)
-        blob = np.frombuffer(b"".join(c[3] for c in chunks), dtype=np.uint8)
-    else:
-        idx = np.zeros(0, np.uint8)
-        host = lengths = np.zeros(0, np.int64)
-        blob = np.zeros(0, np.uint8)
-    ends = np.cumsum(lengths)
-    starts = ends - lengths
-    streams = {}
-    for i, name in enumerate(sensors):
-        sel = np.flatnonzero(idx == i)
-        ln = lengths[sel]
-        offsets = np.zeros(sel.size + 1, np.int64)
+def _release(view: memoryview) -> None:
+    try:
+        view.release()
+    except BufferError:  # still exported (an exception's frame): garbage collection frees it
+        pass
+
+
+class _StreamAccumulator:
+    """Per-sensor pieces of the data records (copies, so the file buffer can be closed)."""
+
+    def __init__(self, n_sensors: int) -> None:
+        self.host: list[list[np.ndarray]] = [[] for _ in range(n_sensors)]
+        self.lengths: list[list[np.ndarray]] = [[] for _ in range(n_sensors)]
+        self.data: list[list[np.ndarray]] = [[] for _ in range(n_sensors)]
+
+    def add(self, idx: np.ndarray, host: np.ndarray, lengths: np.ndarray, blob: np.ndarray) -> None:
+        for i in np.unique(idx).tolist():
+            sel = idx == i
+            self.host[i].append(host[sel].astype(np.int64))
+            self.lengths[i].append(lengths[sel].astype(np.int64))
+            self.data[i].append(blob[np.repeat(sel, lengths)])
+
+    def stream(self, i: int) -> RawStream:
+        host = np.concatenate(self.host[i]) if self.host[i] else np.zeros(0, np.int64)
+        ln = np.concatenate(self.lengths[i]) if self.lengths[i] else np.zeros(0, np.int64)
+        data = np.concatenate(self.data[i]) if self.data[i] else np.zeros(0, np.uint8)
+        self.host[i] = self.lengths[i] = self.data[i] = []
+        offsets = np.zeros(ln.size + 1, np.int64)
         np.cumsum(ln, out=offsets[1:])
-        # gather index: for each byte of each selected notification, its position in blob
-        gather = np.repeat(starts[sel] - offsets[:-1], ln) + np.arange(offsets[-1])
-        streams[name] = RawStream(host_ns=host[sel], offsets=offsets, data=blob[gather])
-    return streams
+        return RawStream(host_ns=host, offsets=offsets, data=data)
