@@ -163,3 +163,42 @@ def test_gui_buttons_record_a_session_with_markers(qtbot, tmp_path):
         t = s.sensors["pelvis"].t_session
         # recorded from the first click to the second only
         assert 1.5 <= t[0] <= 4.5 and 5.5 <= t[-1] <= 9.0
+
+
+def test_flaky_connection_shows_loss_and_reconnects():
+    from imustream.types import LinkState
+    from imustream.viz.widgets.sensor_status import status_cells
+
+    source = simulated_source("flaky-connection", rate=104.0, duration=30.0, seed=0, speed=5.0)
+    feed = LiveFeed(list(source.profiles), max_rate_hz=150.0)
+    worker = LiveWorker(source, feed)
+    model = DashboardModel(feed)
+    worker.start()
+    source.start()
+    seen: dict[str, set] = {s: set() for s in feed.sensors}
+    texts: set[str] = set()
+    deadline = time.monotonic() + 120
+    while worker.running and time.monotonic() < deadline:
+        model.update()
+        for s, st in model.status.items():
+            seen[s].add(st.state)
+        texts.add(status_cells(model.status["shoe_right"], model.now)[1][0])
+        time.sleep(0.02)
+    source.stop()
+    worker.stop()
+    model.update()
+    assert worker.error is None
+    # shoe_right is out of range 20-24 s and 45-46 s (the latter after the end)
+    assert {LinkState.LOST, LinkState.RECONNECTING} & seen["shoe_right"]
+    assert LinkState.STREAMING in seen["shoe_right"]
+    assert any(
+        "stalled" in t or t in ("lost", "reconnecting", "connecting", "scanning") for t in texts
+    )
+    # the panel's loss is the acquisition's own accounting of every missing sample
+    for s, st in model.status.items():
+        acq = worker.acq.stats[s]
+        assert st.n_missing == acq.missing_samples and st.n_samples == acq.samples
+        assert st.loss_pct == pytest.approx(100 * acq.loss_fraction)
+    assert model.status["pelvis"].n_missing > 0
+    # 4 s out of range in ~30 s on the right shoe
+    assert model.status["shoe_right"].loss_pct > 8
