@@ -8,7 +8,9 @@ plus axial rotation (positive = right hip forward, peaks in left stance).
 
 Vertical acceleration comes from a ground-reaction-force model: each stance pushes with
 ``A (sin(pi tau)^p + dip sin(3 pi tau))`` plus a short impact transient, scaled so that each step's
-impulse equals body weight times its step time (no drift of vertical velocity over a bout).
+impulse equals body weight times its step time (no drift of vertical velocity over a bout); the
+body falls into the first IC of a bout with the steady-state vertical speed, so the bounce is
+periodic around a constant height, and absorbs it after the landing into standing.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ FloatArray = NDArray[np.float64]
 __all__ = ["G", "PelvisModel", "bump"]
 
 G = 9.81
+_SETTLE_S = 0.3  # s to absorb the vertical speed after landing into standing
 
 
 def bump(tau: FloatArray, peak: float) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -67,6 +70,54 @@ class PelvisModel:
         self.sway = sc.sway_lat_m * f[:, 5] * self.sign
         self.brake = sc.brake_acc * f[:, 6]
         self.lever = np.asarray(sc.pelvis_lever, dtype=float)
+        self._transitions = np.zeros((0, 3))
+        self._transitions = self._bout_transitions()
+
+    def _bout_transitions(self) -> FloatArray:
+        """(start, end, velocity change) of the vertical transitions into and out of each bout.
+
+        In steady running the vertical speed at IC is some v0 < 0 that makes the bounce
+        periodic (zero mean speed). v0 is measured on the first steps of each bout; the body
+        reaches it falling into the first IC (from the first lift-off) and loses it again in
+        the 0.3 s after the first landing into standing.
+        """
+        plan, rows = self.plan, []
+        for t_go, first, land in plan.bouts:
+            ks = np.flatnonzero((plan.ic >= first) & (plan.ic < land))[:6]
+            means = []
+            for k in ks:
+                t = np.linspace(plan.ic[k], plan.next_ic[k], 401)
+                a = self._vertical(t)
+                u = np.concatenate([[0.0], np.cumsum((a[1:] + a[:-1]) / 2 * np.diff(t))])
+                means.append(np.mean((u[1:] + u[:-1]) / 2))
+            v0 = -float(np.mean(means)) if means else 0.0
+            rows += [(t_go, first, v0), (land, land + _SETTLE_S, -v0)]
+        return np.array(rows, dtype=float).reshape(-1, 3)
+
+    def _vertical(self, t: FloatArray) -> FloatArray:
+        """Vertical acceleration of the pelvis centre (m/s^2, gravity not included)."""
+        sc, plan = self.sc, self.plan
+        k, km1 = self._steps(t)
+        vert = np.zeros_like(t)
+        for j in (k, km1):
+            ok, tau_j = self._in_stance(j, t)
+            jj = np.maximum(j, 0)
+            since = t - plan.ic[jj] - sc.impact_time
+            force = self.grf_amp[jj] * (
+                np.abs(np.sin(np.pi * tau_j)) ** sc.grf_power
+                + sc.grf_dip * np.sin(3 * np.pi * tau_j)
+            ) + self.impact[jj] * np.exp(-((since / sc.impact_width) ** 2))
+            vert += np.where(ok, force, 0.0)
+        b = np.searchsorted(plan.bouts[:, 1:].ravel(), t, side="right")
+        vert -= np.where(b % 2 == 1, G, 0.0)  # inside a bout: stance forces carry the weight
+        tr = self._transitions
+        if tr.size:
+            i = np.clip(np.searchsorted(tr[:, 0], t, side="right") - 1, 0, None)
+            dur = tr[i, 1] - tr[i, 0]
+            tau = (t - tr[i, 0]) / dur
+            inside = (tau >= 0) & (tau <= 1)
+            vert += np.where(inside, 2 * tr[i, 2] / dur * np.sin(np.pi * tau) ** 2, 0.0)
+        return vert
 
     def _steps(self, t: FloatArray) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         k = np.searchsorted(self.plan.ic, t, side="right") - 1
@@ -113,7 +164,7 @@ class PelvisModel:
         return euler_matrix(yaw[0], pitch[0], roll[0])
 
     def _center_accel(self, t: FloatArray, psi: FloatArray) -> FloatArray:
-        sc, plan = self.sc, self.plan
+        plan = self.plan
         k, km1 = self._steps(t)
         kk = np.maximum(k, 0)
         dur = self.step[kk]
@@ -122,19 +173,11 @@ class PelvisModel:
         tau = np.where(step_ok, (t - plan.ic[kk]) / dur, -1.0)
         lat = self.sway[kk] * bump(tau, 0.5)[2] / dur**2
         fwd = np.zeros_like(t)
-        vert = np.zeros_like(t)
         for j in (k, km1):
             ok, tau_j = self._in_stance(j, t)
             jj = np.maximum(j, 0)
             fwd -= np.where(ok, self.brake[jj] * np.sin(2 * np.pi * tau_j), 0.0)
-            since = t - plan.ic[jj] - sc.impact_time
-            force = self.grf_amp[jj] * (
-                np.abs(np.sin(np.pi * tau_j)) ** sc.grf_power
-                + sc.grf_dip * np.sin(3 * np.pi * tau_j)
-            ) + self.impact[jj] * np.exp(-((since / sc.impact_width) ** 2))
-            vert += np.where(ok, force, 0.0)
-        b = np.searchsorted(plan.bouts[:, 1:].ravel(), t, side="right")
-        vert -= np.where(b % 2 == 1, G, 0.0)  # inside a bout: stance forces carry the weight
+        vert = self._vertical(t)
         c, s = np.cos(psi), np.sin(psi)
         hor = self.path.accel(t)
         return np.stack([hor[:, 0] + fwd * c - lat * s, hor[:, 1] + fwd * s + lat * c, vert], -1)
