@@ -232,3 +232,28 @@ def test_screenshot_is_a_real_picture(make_window, tmp_path):
 def test_rejects_bad_frame_rate():
     with pytest.raises(ValueError, match="fps"):
         Dashboard(LiveFeed(), fps=0)
+
+
+def test_long_session_trend_stays_bounded(make_window):
+    from imustream.types import Step
+    from imustream.viz.widgets.pelvic_drop import MAX_TREND_POINTS
+
+    win, feed = make_window()
+    rng = np.random.default_rng(0)
+    steps = [
+        Step(
+            "left" if i % 2 == 0 else "right",
+            0.35 * i,
+            contact_time=0.25,
+            pelvic_drop_deg=float(4 + rng.normal()),
+        )
+        for i in range(2 * 3000)  # ~35 min of running
+    ]
+    feed.push_records(steps)
+    win.tick()
+    x, _ = win.drop.trend_points["left"].getData()
+    assert x.size == MAX_TREND_POINTS and x[-1] == steps[-2].ic_time
+    xl, _ = win.drop.trend_lines["left"].getData()
+    assert xl.size <= MAX_TREND_POINTS + 2 and xl[0] < 60 and xl[-1] == steps[-2].ic_time
+    bars = win.drop.bars.opts["height"]
+    assert len(bars) == 20

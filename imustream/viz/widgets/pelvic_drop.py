@@ -7,10 +7,14 @@ import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtWidgets
 
 from ...types import SIDES
+from ..decimate import minmax_decimate
 from ..model import DashboardModel
 from ..style import BAD, FOREGROUND, MUTED, SIDE_COLOURS
 
-__all__ = ["PelvicDropPanel", "rolling_mean"]
+__all__ = ["MAX_TREND_POINTS", "PelvicDropPanel", "rolling_mean"]
+
+#: most step dots drawn per side on the session trend (the mean line is decimated to this)
+MAX_TREND_POINTS = 1500
 
 
 def rolling_mean(y: np.ndarray, n: int) -> np.ndarray:
@@ -127,5 +131,12 @@ class PelvicDropPanel(QtWidgets.QWidget):
         for side in SIDES:
             t, d = model.drop_trend(side)
             ok = np.isfinite(d)
-            self.trend_points[side].setData(t[ok], d[ok])
-            self.trend_lines[side].setData(t, rolling_mean(d, self.trend_steps))
+            # long sessions: dots for the latest steps only, the mean line over everything
+            self.trend_points[side].setData(t[ok][-MAX_TREND_POINTS:], d[ok][-MAX_TREND_POINTS:])
+            mean = rolling_mean(d, self.trend_steps)
+            keep = np.isfinite(mean)
+            t_keep, m_keep = t[keep], mean[keep]
+            t_line, m_line = minmax_decimate(t_keep, m_keep, MAX_TREND_POINTS // 2)
+            if t_line.size and t_line[-1] != t_keep[-1]:  # the line ends at the latest step
+                t_line, m_line = np.append(t_line, t_keep[-1]), np.append(m_line, m_keep[-1])
+            self.trend_lines[side].setData(t_line, m_line)
