@@ -119,7 +119,8 @@ def plan_gait(sc: Scenario, duration: float, rng: np.random.Generator) -> GaitPl
             tcs = tc_side[s] * (1 + sc.step_cv * rng.standard_normal())
             if t_ic + ts >= t_stop:
                 break
-            side.append(s), ic.append(t_ic), to.append(t_ic + tcs), next_ic.append(t_ic + ts)
+            for col, value in ((side, s), (ic, t_ic), (to, t_ic + tcs), (next_ic, t_ic + ts)):
+                col.append(value)
             tc.append(tcs)
             feet[s].append([t_ic, t_ic + tcs, True, True, tcs, len(ic) - 1])
             t_ic += ts
@@ -127,8 +128,10 @@ def plan_gait(sc: Scenario, duration: float, rng: np.random.Generator) -> GaitPl
         # two landings into standing: this side now, the other one step later
         land = t_ic
         for k in range(2):
-            side.append(s), ic.append(t_ic), to.append(np.nan), tc.append(tc_side[s])
-            next_ic.append(t_ic + steps_side[s] if k == 0 else np.nan)
+            nxt = t_ic + steps_side[s] if k == 0 else np.nan
+            for col, value in ((side, s), (ic, t_ic), (to, np.nan), (next_ic, nxt)):
+                col.append(value)
+            tc.append(tc_side[s])
             feet[s].append([t_ic, None, True, None, tc_side[s], len(ic) - 1])
             t_ic += steps_side[s]
             s = 1 - s

@@ -43,7 +43,7 @@ class Scenario:
     # --- pelvis kinematics
     drop_left_deg: float = 4.0  #: peak contralateral drop in a left stance (right hip down)
     drop_right_deg: float = 4.0  #: same in a right stance (left hip down)
-    drop_left_rate: float = 0.0  #: deg per minute of running added to drop_left_deg (fatigue)
+    drop_left_rate: float = 0.0  #: deg/min since the run started, added to drop_left_deg
     drop_right_rate: float = 0.0  #: deg per minute added to drop_right_deg
     drop_cv: float = 0.08  #: step-to-step variation of the drop amplitude
     drop_peak_frac: float = 0.35  #: time of peak drop as a fraction of stance
