@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..types import STEP_FIELDS, Alert, InitialContact, SampleBlock, Step, ToeOff
 
@@ -244,7 +245,9 @@ def _check_event_inputs(acc, gyr, fs, placement):
     return a, g, fs, missing
 
 
-def detect_events(acc, gyr, fs: float, placement: str = "shoe") -> DetectedEvents:
+def detect_events(
+    acc: ArrayLike, gyr: ArrayLike | None, fs: float, placement: str = "shoe"
+) -> DetectedEvents:
     """Detect initial contacts and toe-offs in a whole recording of one sensor.
 
     The arrays are fed through the streaming detector (:class:`ShoeEventDetector` or

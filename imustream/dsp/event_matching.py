@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["MatchResult", "in_bouts", "match_events"]
 
 
-def in_bouts(t, bouts, tol: float = 0.0) -> np.ndarray:
+def in_bouts(t: ArrayLike, bouts: ArrayLike, tol: float = 0.0) -> np.ndarray:
     """Boolean mask: which times lie inside any closed interval of ``bouts`` widened by ``tol``."""
     t = np.asarray(t, dtype=float).reshape(-1, 1)
     b = np.asarray(bouts, dtype=float).reshape(-1, 2)
@@ -43,31 +44,37 @@ class MatchResult:
 
     @property
     def precision(self) -> float:
+        """tp / (tp + fp); NaN without detections."""
         return self.tp / (self.tp + self.fp) if self.tp + self.fp else float("nan")
 
     @property
     def recall(self) -> float:
+        """tp / (tp + fn); NaN without references."""
         return self.tp / (self.tp + self.fn) if self.tp + self.fn else float("nan")
 
     @property
     def f1(self) -> float:
+        """2 tp / (2 tp + fp + fn)."""
         den = 2 * self.tp + self.fp + self.fn
         return 2 * self.tp / den if den else float("nan")
 
     @property
     def median_abs_error(self) -> float:
+        """Median absolute timing error of the matches, s."""
         return float(np.median(np.abs(self.errors))) if len(self.errors) else float("nan")
 
     @property
     def mean_abs_error(self) -> float:
+        """Mean absolute timing error of the matches, s."""
         return float(np.mean(np.abs(self.errors))) if len(self.errors) else float("nan")
 
     @property
     def bias(self) -> float:
+        """Mean signed error (detection - reference), s."""
         return float(np.mean(self.errors)) if len(self.errors) else float("nan")
 
 
-def match_events(detected, reference, tol: float) -> MatchResult:
+def match_events(detected: ArrayLike, reference: ArrayLike, tol: float) -> MatchResult:
     """Match detections to references one-to-one within ``tol`` seconds.
 
     Pairs are made greedily by smallest absolute time difference first, so a detection

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.signal import butter
 
 from .kernels.filters import sos_filter
@@ -10,7 +11,9 @@ from .kernels.filters import sos_filter
 __all__ = ["StreamingFilter", "butter_sos"]
 
 
-def butter_sos(order: int, cutoff_hz: float | tuple[float, float], fs: float, btype: str = "low"):
+def butter_sos(
+    order: int, cutoff_hz: float | tuple[float, float], fs: float, btype: str = "low"
+) -> np.ndarray:
     """Butterworth design as second-order sections (``scipy.signal.butter``, ``output="sos"``).
 
     Raises ``ValueError`` naming the argument when the cut-off is not inside (0, fs/2).
@@ -55,7 +58,7 @@ class StreamingFilter:
         """Forget the filter state (as if no sample had been seen)."""
         self.zi[:] = 0.0
 
-    def process(self, x: np.ndarray) -> np.ndarray:
+    def process(self, x: ArrayLike) -> np.ndarray:
         """Filter a block ``x`` of shape (n, n_channels) (or (n,) for one channel)."""
         arr = np.asarray(x, dtype=np.float64)
         one_d = arr.ndim == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .kernels import pelvis_events as _k
 
@@ -58,7 +59,9 @@ class PelvisEventDetector:
         """Number of samples fed since construction or :meth:`reset`."""
         return int(self._state.i[_k._I_N])
 
-    def process(self, acc, gyr=None) -> list[tuple[str, float, str | None, int]]:
+    def process(
+        self, acc: ArrayLike, gyr: ArrayLike | None = None
+    ) -> list[tuple[str, float, str | None, int]]:
         """Feed a block; return ``[(kind, sample_index, side, emitted_index), ...]``.
 
         Parameters

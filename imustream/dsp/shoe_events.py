@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .kernels import shoe_events as _k
 
@@ -61,7 +62,7 @@ class ShoeEventDetector:
             return None
         return self._state.v.copy() * (1.0 if sign == 0 else -1.0)
 
-    def process(self, acc, gyr) -> list[tuple[str, float, int]]:
+    def process(self, acc: ArrayLike | None, gyr: ArrayLike) -> list[tuple[str, float, int]]:
         """Feed a block; return ``[(kind "ic"|"to", sample_index, emitted_index), ...]``.
 
         Parameters
