@@ -114,6 +114,12 @@ def test_bad_inputs_raise_clear_errors():
         simulate("symmetric-runner", duration=5, contact_time=0.5)
     with pytest.raises(ConfigError, match="fs"):
         simulate("symmetric-runner", duration=5, fs=0)
+    with pytest.raises(ConfigError, match="seed"):
+        simulate("symmetric-runner", duration=5, seed="abc")
+    with pytest.raises(ConfigError, match="duration"):
+        simulate("symmetric-runner", duration=float("nan"))
+    with pytest.raises(ConfigError, match="chunk_s"):
+        next(VirtualRunner(duration=2.0).chunks(0.0001))
     with pytest.raises(ConfigError, match="jitter_s"):
         simulate("symmetric-runner", duration=5, fs=1000.0, jitter_s=3e-4)
     with pytest.raises(ConfigError, match="rotation"):

@@ -7,6 +7,8 @@ concatenate to exactly the same arrays.
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -30,6 +32,10 @@ FloatArray = NDArray[np.float64]
 __all__ = ["SensorSignals", "SimChunk", "SimRun", "VirtualRunner", "simulate"]
 
 _GRAVITY = np.array([0.0, 0.0, -G])
+
+
+def _positive(x: Any) -> bool:
+    return isinstance(x, numbers.Real) and math.isfinite(x) and x > 0
 
 
 @dataclass(frozen=True)
@@ -107,11 +113,11 @@ class VirtualRunner:
         duration: float = 60.0,
         **overrides: Any,
     ) -> None:
-        if not (np.isfinite(fs) and fs > 0):
+        if not _positive(fs):
             raise ConfigError(f"fs must be a positive number of Hz, got {fs!r}")
-        if not (np.isfinite(duration) and duration > 0):
+        if not _positive(duration):
             raise ConfigError(f"duration must be a positive number of s, got {duration!r}")
-        if int(seed) != seed or seed < 0:
+        if not isinstance(seed, numbers.Integral) or seed < 0:
             raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
         self.scenario = get_scenario(scenario, **overrides)
         if self.scenario.jitter_s * 5 >= 1 / fs:
@@ -157,9 +163,9 @@ class VirtualRunner:
 
         Concatenating the chunks gives exactly the arrays of :meth:`run`.
         """
+        if not _positive(chunk_s) or round(chunk_s * self.fs) < 1:
+            raise ConfigError(f"chunk_s={chunk_s!r} is not at least one sample at {self.fs} Hz")
         chunk_n = round(chunk_s * self.fs)
-        if chunk_n < 1:
-            raise ConfigError(f"chunk_s={chunk_s!r} is shorter than one sample at {self.fs} Hz")
         real = self._realism()
         for n0 in range(0, self.n_samples, chunk_n):
             n1 = min(n0 + chunk_n, self.n_samples)
