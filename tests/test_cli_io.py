@@ -218,3 +218,22 @@ def test_record_with_a_bad_config_is_a_clear_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "knee" in err and "session.toml" in err
     assert not list(tmp_path.glob("x.*"))
+
+
+@pytest.mark.slow
+def test_record_stops_cleanly_when_disk_space_runs_low(tmp_path, capsys, monkeypatch):
+    from imustream.io.diskguard import DiskGuard
+
+    def check(self, log_bytes):  # plenty of room at the start, then the disk "fills"
+        return None if log_bytes == 0 else "low disk space in test: recording stopped"
+
+    monkeypatch.setattr(DiskGuard, "check", check)
+    out = tmp_path / "low.h5"
+    args = ["record", "--duration", "30", "--speed", "1", "-o", str(out)]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "recording stopped early: low disk space" in err
+    with open_session(out) as s:
+        s.check_all()
+        assert s.complete and s.attrs["end_reason"] == "low_disk_space"
+        assert all(d.n > 0 for d in s.sensors.values()) and s.duration < 5
