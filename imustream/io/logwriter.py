@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import time
 from pathlib import Path
 
 from ..errors import RecordingError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no advisory lock, recover checks nothing
+    fcntl = None
 from .fsutil import fsync_dir
 from .logformat import FILE_MAGIC, Kind, encode_data, encode_json, frame
 
@@ -58,7 +62,8 @@ class SessionLogWriter:
             raise LogWriteError(f"cannot create session log {self.path}: {exc}") from exc
         try:
             # held until close (or process death): `recover` skips a log that is being written
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if fcntl is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             self._write(FILE_MAGIC + frame(0, Kind.HEADER, encode_json(header)))
             self.records = 1
             os.fsync(self._fd)

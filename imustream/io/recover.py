@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import RecordingError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
 from .convert import TMP_SUFFIX, ConvertResult, convert, h5_path_for
 from .decode import Decoder
 from .fsutil import fsync_dir
@@ -26,7 +30,9 @@ class RecoveryOutcome:
 
 
 def log_in_use(path: str | os.PathLike) -> bool:
-    """True if a live recorder holds the log's lock."""
+    """True if a live recorder holds the log's lock (always False without ``fcntl``)."""
+    if fcntl is None:
+        return False
     try:
         fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
