@@ -412,11 +412,12 @@ def pelvis_events(
                 for c in range(3):
                     f[_F_D + c] += buf2[c] - buf[c]
                 iv[_I_N_CAL] += 1
-        known = iv[_I_Q_HEAD] < iv[_I_Q_TAIL] and _lateral_axis(st, p, buf)
-        n_out = _emit_queue(
-            st, p, n, buf[0], buf[1], buf[2], known, False,
-            out_kind, out_idx, out_side, out_emit, n_out,
-        )  # fmt: skip
+        if iv[_I_Q_HEAD] < iv[_I_Q_TAIL]:
+            known = _lateral_axis(st, p, buf)
+            n_out = _emit_queue(
+                st, p, n, buf[0], buf[1], buf[2], known, False,
+                out_kind, out_idx, out_side, out_emit, n_out,
+            )  # fmt: skip
         f[_F_FD_PREV2] = f[_F_FD_PREV]
         f[_F_FD_PREV] = fd
         f[_F_SD_PREV2] = f[_F_SD_PREV]
