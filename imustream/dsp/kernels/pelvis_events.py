@@ -1,9 +1,9 @@
 """Causal initial-contact / toe-off / side kernel for a pelvis (sacrum, lower back) IMU.
 
 Mounting invariance: "up" is the direction of the mean specific force (a cumulative mean at
-first, then exponentially weighted over 4 s); the vertical acceleration ``a_v = acc . up`` and the
-learnt forward / lateral directions do not depend on how the sensor is rotated. No gyroscope
-is needed.
+first, then exponentially weighted over 4 s); the vertical acceleration ``a_v = acc . up``
+and the learnt forward / lateral directions do not depend on how the sensor is rotated. No
+gyroscope is needed.
 
 Steps: every step makes ``a_v`` dip below and rise above its mean (``|g|``). A 4 Hz low-pass
 of ``a_v`` segments the steps with hysteresis around ``|g|`` (threshold adapted to the
@@ -11,8 +11,10 @@ step amplitude, with an absolute floor so that standing gives nothing).
 
 IC timing:
 * running (the fast 20 Hz channel dipped below 0.5 g: a flight phase): the onset of the rise,
-  found with the tangent at the steepest point extrapolated down to the flight level;
-* walking: the steepest rise of a 3 Hz low-pass of ``a_v``.
+  found with the tangent at the steepest point extrapolated down to the flight level, emitted
+  as soon as the rise is past its steepest point and above 1 g;
+* walking: the steepest rise of a 3 Hz low-pass of ``a_v``, emitted once the step is
+  confirmed by the 4 Hz channel.
 Each filter's low-frequency group delay is subtracted.
 
 TO (running only): the fast channel falling through 0.5 g after the stance peak.
@@ -20,8 +22,8 @@ TO (running only): the fast channel falling through 0.5 g after the stance peak.
 Side (needs all three accelerometer axes): while one foot is in stance the pelvis is pushed
 towards the other side, so in the ~0.25 s before a left IC (right stance) the lateral
 acceleration points left. "Left" is ``up x forward``; "forward" is learnt causally: across
-each IC the horizontal acceleration drops (braking), so forward = -mean(after - before) over
-the first ICs (the lateral parts alternate and cancel). Until forward is known (4 ICs), events
+each IC the horizontal acceleration drops (braking), so forward = -sum(after - before) over
+all ICs so far (the lateral parts alternate and cancel). Until forward is known (4 ICs), events
 are held back and then emitted in order. Step evidence is combined under the alternation
 prior (left, right, left ...) with forgetting, so one ambiguous step does not flip sides.
 """
