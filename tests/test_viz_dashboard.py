@@ -167,6 +167,33 @@ def test_traces_are_decimated_to_screen_width_and_carry_event_markers(make_windo
     assert norm.max() > 5.0  # swing rotates at ~8 rad/s
 
 
+def test_event_markers_are_drawn_on_every_trace(make_window):
+    from pyqtgraph.Qt import QtWidgets
+
+    from imustream.viz.widgets.traces import IC_COLOUR
+
+    win, feed = make_window()
+    # paint after every frame, as the event loop does live (the scatter's culling depends on it)
+    next_frame = 0.1
+    for t, item in synthetic_stream(SyntheticGait(), 20.0):
+        while t >= next_frame:
+            win.tick()
+            QtWidgets.QApplication.processEvents()
+            next_frame += 0.1
+        feed.push_records(item) if isinstance(item, list) else feed.push_block(item)
+    win.tick()
+    img = win.traces.glw.grab().toImage()
+    yellow = QtGui.QColor(IC_COLOUR)
+    for sensor in ("shoe_left", "shoe_right"):
+        rect = win.traces.plots[sensor].vb.sceneBoundingRect().toRect()
+        hits = sum(
+            img.pixelColor(x, y) == yellow
+            for x in range(rect.left(), rect.right(), 2)
+            for y in range(rect.top(), rect.bottom(), 2)
+        )
+        assert hits > 20, (sensor, hits)
+
+
 def test_sensor_status_shows_link_state_rate_and_loss(make_window):
     win, feed = make_window()
     feed.push_records([StateChange("pelvis", LinkState.STREAMING, 0)])

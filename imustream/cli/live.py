@@ -35,7 +35,12 @@ def register(parser: argparse.ArgumentParser) -> None:
         help="virtual runner scenario (see `imustream.sim.scenario_names()`), "
         "e.g. right-hip-drop; default %(default)s",
     )
-    sim.add_argument("--rate", type=float, default=208.0, help="sample rate in Hz (208 or 416)")
+    sim.add_argument(
+        "--rate",
+        type=float,
+        default=208.0,
+        help="sample rate in Hz: 104, 208 (default) or 416 (movesense-imu6 rates)",
+    )
     sim.add_argument("--duration", type=float, default=600.0, help="seconds to simulate")
     sim.add_argument("--seed", type=int, default=0)
     parser.add_argument(

@@ -163,3 +163,4 @@ class TracePanel(QtWidgets.QWidget):
             self.to_items[sensor].setData(to, np.interp(to, t, y_mark))
         for item in (self.ic_items[sensor], self.to_items[sensor]):
             item.setPos(-model.now, 0.0)
+            item.viewTransformChanged()  # else the scatter culls with its cached view rect
