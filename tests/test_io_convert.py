@@ -247,3 +247,31 @@ def test_recover_skips_a_log_being_recorded(tmp_path):
         assert (tmp_path / "live.imulog").exists()
     finally:
         rec.stop()
+
+
+def test_a_stalled_disk_never_blocks_notify(tmp_path, monkeypatch):
+    """While the recorder thread is stuck in a slow write, notify() returns at once."""
+    import time
+
+    import imustream.io.logwriter as lw
+
+    notes, truth = synth_stream(sensors=("pelvis",), duration=5.0, seed=9)
+    rec = Recorder(tmp_path / "slow.imulog", header_for(truth), batch_interval=0.01).start()
+    real_write = lw.os.write
+
+    def slow_write(fd, data):
+        time.sleep(0.3)  # a disk that stalls for 300 ms on every write
+        return real_write(fd, data)
+
+    monkeypatch.setattr(lw.os, "write", slow_write)
+    worst = 0.0
+    for n in notes:
+        t = time.perf_counter()
+        assert rec.notify(*n)
+        worst = max(worst, time.perf_counter() - t)
+    monkeypatch.undo()
+    rec.stop()
+    assert worst < 0.05  # never waits for the disk (a write takes 300 ms)
+    res = convert(tmp_path / "slow.imulog", decoders=_decoders(truth))
+    with open_session(res.h5_path) as s:
+        assert s.sensors["pelvis"].n_notifications == len(notes)
