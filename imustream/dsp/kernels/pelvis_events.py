@@ -187,7 +187,7 @@ def _peak_offset(y0: float, y1: float, y2: float) -> float:
 
 @njit(cache=True, nogil=True)
 def _window_mean(st, p, n, a, b, out):
-    """Mean acc over samples [a, b) (needs b <= n, n - a < ring); False if unavailable."""
+    """Mean acc over samples [a, b) once ``n`` samples are summed; False if unavailable."""
     if a < 0 or b <= a or b > n or n - a >= p.ring:
         return False
     for c in range(3):
@@ -372,7 +372,7 @@ def pelvis_events(
                 else:
                     t_ic = f[_F_SD_IDX] - p.gd_slow
                 i_ic = math.floor(t_ic + 0.5)
-                ok = _window_mean(st, p, n, i_ic - p.pre_start, i_ic - p.pre_end, buf)
+                ok = _window_mean(st, p, n + 1, i_ic - p.pre_start, i_ic - p.pre_end, buf)
                 if not ok:
                     buf[:] = 0.0
                 if not _queue(st, IC, t_ic, buf[0], buf[1], buf[2]):
