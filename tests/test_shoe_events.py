@@ -248,3 +248,23 @@ def test_recovers_from_handling_before_clip_on(gaitmap):
             total = r if total is None else total + r
             assert r.recall >= 0.8, (side, seed)
     assert total.f1 >= 0.93
+
+
+def test_flush_releases_events_held_while_learning(gaitmap):
+    """A 3.3 s recording ends before the sign is resolved: flush() returns the held events
+    (the same ones the whole recording gives), and a second flush returns nothing."""
+    d = gaitmap["left"]
+    fs = float(d["fs"])
+    n = int(3.3 * fs)
+    det = ShoeEventDetector(fs)
+    assert det.process(d["acc"][:n], d["gyr"][:n]) == []
+    held = det.flush()
+    assert [e[0] for e in held] == ["to", "ic", "to", "ic"]
+    assert all(e[2] == n - 1 for e in held)
+    whole = ShoeEventDetector(fs).process(d["acc"], d["gyr"])
+    assert [e[:2] for e in held] == [e[:2] for e in whole[:4]]
+    assert det.flush() == []
+    # nothing moving: nothing to tell apart, nothing emitted
+    still = ShoeEventDetector(fs)
+    still.process(np.tile([0.0, 0.0, 9.81], (500, 1)), np.zeros((500, 3)))
+    assert still.flush() == []

@@ -279,7 +279,8 @@ def detect_events(
     if placement == "shoe":
         from .shoe_events import ShoeEventDetector
 
-        raw = [(k, i, None, e) for k, i, e in ShoeEventDetector(fs).process(a, g)]
+        shoe = ShoeEventDetector(fs)
+        raw = [(k, i, None, e) for k, i, e in shoe.process(a, g) + shoe.flush()]
     else:
         from .pelvis_events import PelvisEventDetector
 

@@ -88,3 +88,15 @@ class ShoeEventDetector:
         emit = np.empty(cap, dtype=np.int64)
         m = _k.shoe_events(self.params, self._state, a, g, kind, idx, emit)
         return [(_KIND[int(kind[j])], float(idx[j]), int(emit[j])) for j in range(m)]
+
+    def flush(self) -> list[tuple[str, float, int]]:
+        """End of a recording: events still held back while learning the sign (short runs).
+
+        The sign is taken from the better-scoring direction if both were seen at least once;
+        otherwise nothing can be told apart and nothing is returned.
+        """
+        kind = np.empty(_k.PENDING, dtype=np.int64)
+        idx = np.empty(_k.PENDING)
+        emit = np.empty(_k.PENDING, dtype=np.int64)
+        m = _k.shoe_flush(self.params, self._state, kind, idx, emit)
+        return [(_KIND[int(kind[j])], float(idx[j]), int(emit[j])) for j in range(m)]

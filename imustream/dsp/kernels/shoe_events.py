@@ -341,3 +341,40 @@ def shoe_events(
             st.i[_I_EV_OUT + m] = st.i[_I_EV_N + m]
         st.i[_I_N] = n + 1
     return n_out
+
+
+@njit(cache=True, nogil=True)
+def shoe_flush(
+    p: ShoeParams,
+    st: ShoeState,
+    out_kind: np.ndarray,
+    out_idx: np.ndarray,
+    out_emit: np.ndarray,
+) -> int:
+    """End of a recording: emit the events still held back while the sign is unresolved.
+
+    The sign is then taken from whichever machine scores higher with at least one window
+    each; without any evidence nothing can be told apart and nothing is emitted. Returns the
+    number of events written (room for ``PENDING``).
+    """
+    n_out = 0
+    if st.i[_I_SIGN] < 0:
+        c0 = min(st.i[_I_QCOUNT], st.i[_I_ICOUNT])
+        c1 = min(st.i[_I_QCOUNT + 1], st.i[_I_ICOUNT + 1])
+        if c0 < 1 or c1 < 1:
+            return 0
+        s0 = _score(p, st.f[_F_ISUM] / st.i[_I_ICOUNT], st.f[_F_QSUM] / st.i[_I_QCOUNT])
+        s1 = _score(
+            p, st.f[_F_ISUM + 1] / st.i[_I_ICOUNT + 1], st.f[_F_QSUM + 1] / st.i[_I_QCOUNT + 1]
+        )
+        st.i[_I_SIGN] = 0 if s0 >= s1 else 1
+    m = st.i[_I_SIGN]
+    st.i[_I_EV_OUT + 1 - m] = st.i[_I_EV_N + 1 - m]
+    last = st.i[_I_N] - 1
+    for e in range(st.i[_I_EV_OUT + m], st.i[_I_EV_N + m]):
+        out_kind[n_out] = st.ev_kind[m, e % PENDING]
+        out_idx[n_out] = st.ev_idx[m, e % PENDING]
+        out_emit[n_out] = last
+        n_out += 1
+    st.i[_I_EV_OUT + m] = st.i[_I_EV_N + m]
+    return n_out
