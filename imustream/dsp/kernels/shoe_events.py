@@ -81,8 +81,8 @@ class ShoeParams(NamedTuple):
     quiet_start: int = 20  # quietness window after a candidate IC: [start, end) samples
     quiet_end: int = 50
     sign_windows: int = 2  # windows per machine before the sign may be resolved
-    sign_ratio: float = 2.0  # the losing machine must be this much less quiet
-    recent_decay: float = 0.3  # weight of a new window in the recent quietness
+    sign_ratio: float = 2.0  # the winning machine must score this much higher
+    recent_decay: float = 0.3  # weight of a new window in the recent impact / quietness
     switch_windows: int = 4  # windows per machine after a decision before it may be revised
     switch_ratio: float = 3.0  # revise when the other machine's recent score is this much higher
     impact_len: int = 16  # impact window after a candidate IC, samples
