@@ -66,6 +66,11 @@ def recordings(tmp_path_factory):
     return before, steps_before, after, steps_after
 
 
+def drops_of(data, side):
+    d = data.steps["pelvic_drop_deg"][data.side_mask(side)]
+    return d[np.isfinite(d)]
+
+
 def _images(html: str) -> list[QtGui.QImage]:
     out = []
     for b64 in re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html):
@@ -134,6 +139,11 @@ def test_single_report_is_self_contained_and_complete(recordings, tmp_path):
     assert "hip drops" in html  # the alert messages of the pipeline's monitor
     assert "shoe_right" in html and "0.50" in html  # missing seconds
     assert "The pelvis drops" in html and "during left stance" in html
+    from imustream.dsp.asymmetry import compare
+
+    c = compare("pelvic_drop_deg", drops_of(data, "left"), drops_of(data, "right"))
+    assert c.ci_high < 0  # clearly more drop in left stance
+    assert f"right − left {c.value:+.1f}° (95 % CI {c.ci_low:+.1f} to {c.ci_high:+.1f}°" in html
 
 
 def test_report_of_a_recording_without_steps_says_so(tmp_path):

@@ -173,6 +173,18 @@ class ReportData:
             out[str(s)] = out.get(str(s), 0.0) + max(0.0, float(b) - float(a))
         return out
 
+    def compare_sides(self, metric: str):
+        """Whole-session left/right comparison of a Step field with its 95 % CI
+        (``dsp.asymmetry.compare``: SI in % or, for ``pelvic_drop_deg``, right - left in
+        degrees), or None with fewer than 2 finite values per side."""
+        from ...dsp.asymmetry import compare
+
+        left = _finite(self.steps[metric][self.side_mask("left")])
+        right = _finite(self.steps[metric][self.side_mask("right")])
+        if left.size < 2 or right.size < 2:
+            return None
+        return compare(metric, left, right)
+
     def alert_spans(self) -> list[AlertSpan]:
         """On/off alert intervals (see :func:`alert_spans`)."""
         return alert_spans(self.alerts, self.t_end)

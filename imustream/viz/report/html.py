@@ -111,10 +111,17 @@ def _reading(data: ReportData) -> str:
     if math.isfinite(dl) and math.isfinite(dr):
         more = "left" if dl > dr else "right"
         hip = "right" if more == "left" else "left"
-        out.append(
+        text = (
             f"The pelvis drops {_f(abs(dl - dr))}° more during {more} stance "
-            f"(the {hip} hip sinks), {_f(max(dl, dr))}° vs {_f(min(dl, dr))}° on average."
+            f"(the {hip} hip sinks), {_f(max(dl, dr))}° vs {_f(min(dl, dr))}° on average"
         )
+        c = data.compare_sides("pelvic_drop_deg")
+        if c is not None:
+            text += (
+                f"; right − left {c.value:+.1f}° (95 % CI {c.ci_low:+.1f} to {c.ci_high:+.1f}°, "
+                f"{c.n_left} left and {c.n_right} right steps)"
+            )
+        out.append(text + ".")
     return "".join(f"<p>{escape(p)}</p>" for p in out)
 
 
