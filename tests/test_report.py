@@ -213,3 +213,28 @@ def test_cli_report_writes_html_and_reports_bad_input(recordings, tmp_path):
         timeout=300,
     )
     assert proc.returncode == 1 and "--labels" in proc.stderr
+
+
+def test_report_without_pelvis_sensor_renders(tmp_path):
+    """Shoes only: no pelvic drop anywhere; the report still renders and says what it has."""
+    from imustream.viz.report.html import render_report
+
+    n = 60
+    side = np.array(["left", "right"] * (n // 2))
+    ic = 0.35 * np.arange(n)
+    data = ReportData(
+        "shoes.h5",
+        steps={
+            "side": side,
+            "ic_time": ic,
+            "contact_time": np.where(side == "left", 0.26, 0.24),
+            "step_time": np.full(n, 0.35),
+            "pelvic_drop_deg": np.full(n, np.nan),
+        },
+        sensors=("shoe_left", "shoe_right"),
+    )
+    html = render_report(data)
+    assert len(_images(html)) == 2
+    assert "Ground contact is 52.0 % on the left foot" in html
+    assert "The pelvis drops" not in html
+    assert data.cadence == pytest.approx(60 / 0.35)
