@@ -141,6 +141,32 @@ def test_alert_turning_off_clears_the_banner(make_window):
     assert not win.banner.is_warning
 
 
+def test_banner_says_when_no_data_arrive(qtbot):
+    fake = [100.0]
+    feed = LiveFeed()
+    win = Dashboard(feed, clock=lambda: fake[0], stale_after_s=2.0)
+    qtbot.addWidget(win)
+    _play(win, feed, SyntheticGait(), 3.0)
+    assert "No asymmetry alert" in win.banner.text()
+    fake[0] += 1.5
+    win.tick()
+    assert "No asymmetry alert" in win.banner.text()
+    fake[0] += 2.0  # 3.5 s without a new sample
+    win.tick()
+    assert "No data from the sensors for 4 s" in win.banner.text()
+    assert not win.banner.is_warning
+    feed.push_block(
+        SampleBlock(
+            acc=np.zeros((8, 3)),
+            gyr=np.zeros((8, 3)),
+            sensor="pelvis",
+            t_session=3.0 + np.arange(8) / 400,
+        )
+    )
+    win.tick()
+    assert "No asymmetry alert" in win.banner.text()
+
+
 def test_traces_are_decimated_to_screen_width_and_carry_event_markers(make_window):
     win, feed = make_window(window_s=8.0)
     _play(win, feed, SyntheticGait(), 12.0, frame_s=0.5)

@@ -77,6 +77,10 @@ class Dashboard(QtWidgets.QMainWindow):
         Audible cue when an asymmetry alert turns on.
     drop_limit_deg : float or None
         Pelvic-drop limit drawn on the drop plots (the pipeline's per-side limit).
+    stale_after_s : float
+        Wall seconds without a new sample after which the banner says that no data arrive.
+    clock : callable
+        Wall clock in seconds (injectable for tests).
     title : str
         Window title (e.g. the source).
     """
@@ -91,7 +95,9 @@ class Dashboard(QtWidgets.QMainWindow):
         n_steps: int = 20,
         beep: bool = False,
         drop_limit_deg: float | None = 8.0,
+        stale_after_s: float = 2.0,
         title: str = "imustream live",
+        clock=time.monotonic,
     ) -> None:
         if fps <= 0:
             raise ValueError(f"fps must be > 0, got {fps}")
@@ -101,6 +107,10 @@ class Dashboard(QtWidgets.QMainWindow):
         self.model = DashboardModel(feed, window_s=window_s)
         self.markers = markers if markers is not None else queue.SimpleQueue()
         self.stats = FrameStats()
+        self.stale_after_s = float(stale_after_s)
+        self._clock = clock
+        self._last_sample_wall: float | None = None
+        self._last_now = float("nan")
         self.setWindowTitle(title)
         self.setStyleSheet(
             f"QMainWindow, QWidget {{ background: {BACKGROUND}; color: {FOREGROUND}; }}"
@@ -157,7 +167,17 @@ class Dashboard(QtWidgets.QMainWindow):
             self.traces.refresh(self.model)
             self.drop.refresh(self.model)
             self.numbers.refresh(self.model)
-        self.banner.refresh(self.model)
+        wall = self._clock()
+        if self.model.now != self._last_now and self.model.now == self.model.now:
+            self._last_now = self.model.now
+            self._last_sample_wall = wall
+        stale = 0.0
+        if (
+            self._last_sample_wall is not None
+            and wall - self._last_sample_wall > self.stale_after_s
+        ):
+            stale = wall - self._last_sample_wall
+        self.banner.refresh(self.model, stale_s=stale)
         self.status.refresh(self.model)
         done_ns = time.monotonic_ns()
         self.stats.latency_ns.extend(done_ns - src for src in self.model.new_record_sources)

@@ -8,7 +8,7 @@ from pyqtgraph.Qt import QtCore, QtWidgets
 
 from ...types import Alert
 from ..model import DashboardModel
-from ..style import BAD, GOOD, MUTED, metric_label
+from ..style import BAD, GOOD, MUTED, WARN, metric_label
 
 __all__ = ["AlertBanner", "alert_text"]
 
@@ -48,14 +48,19 @@ class AlertBanner(QtWidgets.QLabel):
         """Whether the banner currently shows an active alert."""
         return bool(self._state and self._state[0])
 
-    def _show(self, active: list[Alert], waiting: bool = False) -> None:
-        state = (tuple(active), waiting)
+    def _show(self, active: list[Alert], waiting: bool = False, stale_s: float = 0.0) -> None:
+        state = (tuple(active), waiting, round(stale_s))
         if state == self._state:
             return
         self._state = state
         if active:
             colour = BAD
             text = "⚠  " + "\n⚠  ".join(a.message or alert_text(a) for a in active)
+            if stale_s:
+                text += f"\n(no new data for {stale_s:.0f} s)"
+        elif stale_s:
+            # never show "all fine" while nothing arrives
+            colour, text = WARN, f"⏸  No data from the sensors for {stale_s:.0f} s"
         elif waiting:
             colour, text = MUTED, "Waiting for steps…"
         else:
@@ -66,9 +71,14 @@ class AlertBanner(QtWidgets.QLabel):
             "font-weight: bold; border-radius: 8px; padding: 6px; }"
         )
 
-    def refresh(self, model: DashboardModel) -> None:
-        """Show the model's active alerts; beep on each new activation if enabled."""
-        self._show(model.active_alerts, waiting=not model.steps and not model.alerts)
+    def refresh(self, model: DashboardModel, stale_s: float = 0.0) -> None:
+        """Show the model's active alerts; beep on each new activation if enabled.
+
+        ``stale_s`` > 0: seconds since the last new sample (the dashboard passes it once
+        data stopped arriving), shown instead of the green "no alert"."""
+        self._show(
+            model.active_alerts, waiting=not model.steps and not model.alerts, stale_s=stale_s
+        )
         if self.beep_enabled and model.new_activations:
             QtWidgets.QApplication.beep()
             self.n_beeps += 1
