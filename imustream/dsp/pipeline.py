@@ -20,6 +20,8 @@ import numpy as np
 
 from ..types import Alert, BlockFlags, Gap, InitialContact, SampleBlock, Sensor, Step, ToeOff
 from .asymmetry import AlertThresholds, AsymmetryMonitor, get_preset
+from .event_stage import IC, SIDE_LEFT, SIDE_RIGHT, PelvisEventStage, ShoeEventStage
+from .kernels.ingest import ingest
 from .pelvic_drop import PelvicDrop
 from .steps import StepAssembler, StepTiming
 from .timeline import Timeline
@@ -28,6 +30,7 @@ __all__ = ["Pipeline", "PipelineOutput"]
 
 Event = InitialContact | ToeOff
 _EVENT_CLASS = {"ic": InitialContact, "to": ToeOff}
+_PELVIS_SIDE = {SIDE_LEFT: "left", SIDE_RIGHT: "right"}
 _CLIPPED = int(BlockFlags.ACC_CLIPPED)
 _NO_FLAGS = BlockFlags.NONE
 #: watermark progress (s) between two step-assembly passes when no new event arrived
@@ -60,7 +63,8 @@ class _SensorState:
         self.fs = fs
         self.has_gyr = has_gyr
         self.timeline = Timeline(fs, 2, keep_s)
-        self.detector = _make_detector(sensor, fs, has_gyr)
+        self.detector = PelvisEventStage(fs) if sensor is Sensor.PELVIS else ShoeEventStage(fs)
+        self.values = np.empty((64, 2))  # reused per batch: |acc| (shoes), clipped flag
         self.det_base = 0  # timeline index of the detector's sample 0
         self.gaps: list[tuple[float, float]] = []
         self.reset_pending = False
@@ -73,16 +77,6 @@ class _SensorState:
         self.staged_clip = False
         self.staged = 0
         self.n_clipped = 0  # clipped samples seen so far
-
-
-def _make_detector(sensor: Sensor, fs: float, has_gyr: bool):
-    if sensor is Sensor.PELVIS:
-        from .pelvis_events import PelvisEventDetector
-
-        return PelvisEventDetector(fs, has_gyr=has_gyr)
-    from .shoe_events import ShoeEventDetector
-
-    return ShoeEventDetector(fs)
 
 
 def _stance_end(tm: StepTiming) -> float:
@@ -255,9 +249,7 @@ class Pipeline:
             out, self._carry = self._carry, None
         for st in self._sensors.values():
             self._flush(st, out)
-            flush = getattr(st.detector, "flush", None)
-            if flush is not None:
-                self._emit_events(st, flush(), out)
+            self._emit_events(st, st.detector.flush(), out)
         self._advance(math.inf, out, final=True)
         return out
 
@@ -291,8 +283,16 @@ class Pipeline:
     def _analyse(self, st: _SensorState, acc, gyr, t, out: PipelineOutput):
         clipped = st.staged_clip
         st.staged_clip = False
-        total = float(acc.sum()) + float(gyr.sum()) + float(t.sum())  # NaN/inf propagate
-        if not math.isfinite(total):
+        k = len(t)
+        if len(st.values) < k:
+            st.values = np.empty((max(k, 2 * len(st.values)), 2))
+        values = st.values[:k]
+        full = self.acc_range.get(st.sensor)
+        level = 0.995 * full if full is not None else 0.0
+        acc = np.ascontiguousarray(acc, dtype=np.float64)
+        gyr = np.ascontiguousarray(gyr, dtype=np.float64)
+        n_clipped = ingest(acc, gyr, t, st.side is not None, level, clipped, values)
+        if n_clipped < 0:
             raise ValueError(
                 f"block from {st.sensor.value!r} (t={t[0]:.3f}..{t[-1]:.3f} s) contains "
                 "NaN/inf: report missing samples as a Gap"
@@ -302,38 +302,29 @@ class Pipeline:
             st.det_base = st.timeline.count
             st.reset_pending = False
             st.has_events = False
-        values = np.empty((len(t), 2))
-        if st.side is None:
-            values[:, 0] = 0.0  # |acc| serves the impact peak: shoes only
-        else:
-            values[:, 0] = np.sqrt(np.einsum("ij,ij->i", acc, acc))
-        full = self.acc_range.get(st.sensor)
-        if full is not None:
-            values[:, 1] = (np.abs(acc) >= 0.995 * full).any(axis=1)
-            st.n_clipped += int(values[:, 1].sum())
-        else:
-            values[:, 1] = clipped
-            st.n_clipped += len(t) if clipped else 0
+        st.n_clipped += n_clipped
         st.timeline.append(t, values)
         if st.sensor is Sensor.PELVIS:
             if self.pelvic is not None:
                 self.pelvic.process(t, acc, gyr)
-            found = st.detector.process(acc, gyr if st.has_gyr else None)
+            found = st.detector.process(acc)
         else:
             found = st.detector.process(acc, gyr)
-        new = self._emit_events(st, found, out)
+        new = self._emit_events(st, found, out) if found else 0
         watermark = self._watermark()
         if new or watermark >= self._advanced_at + _ADVANCE_EVERY:
             self._advance(watermark, out)
 
-    def _emit_events(self, st: _SensorState, found, out: PipelineOutput) -> int:
+    def _emit_events(self, st: _SensorState, found: int, out: PipelineOutput) -> int:
+        """Turn the ``found`` events in the detector's output arrays into records."""
         tl = st.timeline
+        det = st.detector
         n = 0
-        for ev in found:
-            if st.side is None:
-                kind, idx, side, emitted = ev
-            else:
-                (kind, idx, emitted), side = ev, st.side
+        for j in range(found):
+            kind = "ic" if det.kind[j] == IC else "to"
+            idx = float(det.idx[j])
+            emitted = int(det.emit[j])
+            side = _PELVIS_SIDE.get(int(det.side[j])) if st.side is None else st.side
             time = tl.time_at(idx + st.det_base)
             if math.isnan(time):
                 continue
