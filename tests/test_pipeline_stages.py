@@ -1,0 +1,108 @@
+"""Pipeline internals: the input-pass kernel and the event stages against their references."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from imustream.dsp.event_stage import PelvisEventStage, ShoeEventStage
+from imustream.dsp.kernels.ingest import ingest
+from imustream.dsp.pelvis_events import PelvisEventDetector
+from imustream.dsp.shoe_events import ShoeEventDetector
+from imustream.sim import simulate
+
+FS = 200.0
+
+
+@pytest.fixture(scope="module")
+def run():
+    return simulate("right-hip-drop", duration=25.0, fs=FS, seed=5)
+
+
+def _ingest_reference(acc, gyr, t, magnitude, clip_level, clipped):
+    """Plain numpy: what Pipeline did before the kernel (sum-based NaN check, einsum)."""
+    if not np.isfinite(acc).all() or not np.isfinite(gyr).all() or not np.isfinite(t).all():
+        return -1, None
+    out = np.zeros((len(t), 2))
+    if magnitude:
+        out[:, 0] = np.sqrt(np.einsum("ij,ij->i", acc, acc))
+    if clip_level > 0:
+        out[:, 1] = (np.abs(acc) >= clip_level).any(axis=1)
+        return int(out[:, 1].sum()), out
+    out[:, 1] = clipped
+    return (len(t) if clipped else 0), out
+
+
+def _chunks(rng, n, max_size=80):
+    i = 0
+    while i < n:
+        k = int(rng.integers(1, max_size))
+        yield slice(i, min(n, i + k))
+        i += k
+
+
+@pytest.mark.parametrize("magnitude", [True, False])
+@pytest.mark.parametrize(("clip_level", "clipped"), [(0.0, False), (0.0, True), (60.0, False)])
+def test_ingest_equals_numpy_reference_bit_for_bit(run, magnitude, clip_level, clipped):
+    sig = run.sensors["shoe_left"]
+    rng = np.random.default_rng(0)
+    acc = sig.acc * rng.uniform(0.5, 3.0, size=(sig.n, 1))  # some samples past 60 m/s^2
+    out = np.empty((sig.n, 2))
+    for sl in _chunks(rng, sig.n):
+        a, g, t = np.ascontiguousarray(acc[sl]), np.ascontiguousarray(sig.gyr[sl]), sig.t[sl]
+        want_n, want = _ingest_reference(a, g, t, magnitude, clip_level, clipped)
+        got_n = ingest(a, g, t, magnitude, clip_level, clipped, out)
+        assert got_n == want_n
+        np.testing.assert_array_equal(out[: len(t)], want)
+    if clip_level > 0:
+        assert (np.abs(acc) >= clip_level).any()  # the test exercised clipping
+
+
+@pytest.mark.parametrize("where", ["acc", "gyr", "t"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_ingest_reports_nan_and_inf(run, where, bad):
+    sig = run.sensors["pelvis"]
+    arrays = {"acc": sig.acc[:50].copy(), "gyr": sig.gyr[:50].copy(), "t": sig.t[:50].copy()}
+    arrays[where][17] = bad
+    out = np.empty((50, 2))
+    assert ingest(arrays["acc"], arrays["gyr"], arrays["t"], True, 0.0, False, out) == -1
+
+
+def _stage_events(stage, sig, slices, shoe):
+    got = []
+    for sl in slices:
+        a = np.ascontiguousarray(sig.acc[sl])
+        m = stage.process(a, np.ascontiguousarray(sig.gyr[sl])) if shoe else stage.process(a)
+        got += [(int(stage.kind[j]), float(stage.idx[j]), int(stage.emit[j])) for j in range(m)]
+        if not shoe:
+            got[len(got) - m :] = [
+                (*e, int(stage.side[j])) for j, e in enumerate(got[len(got) - m :])
+            ]
+    m = stage.flush()
+    tail = [(int(stage.kind[j]), float(stage.idx[j]), int(stage.emit[j])) for j in range(m)]
+    if not shoe:
+        tail = [(*e, int(stage.side[j])) for j, e in enumerate(tail)]
+    return got + tail
+
+
+@pytest.mark.parametrize("sensor", ["shoe_left", "shoe_right", "pelvis"])
+def test_event_stages_equal_the_detectors_under_random_chunking(run, sensor):
+    """Same kernels, same results as the public detectors, whatever the block sizes."""
+    sig = run.sensors[sensor]
+    shoe = sensor != "pelvis"
+    det = ShoeEventDetector(FS) if shoe else PelvisEventDetector(FS)
+    codes = {"ic": 0, "to": 1}
+    sides = {"left": 0, "right": 1, None: -1}
+    ref = []
+    for e in det.process(sig.acc, sig.gyr) + det.flush():
+        if shoe:
+            ref.append((codes[e[0]], e[1], e[2]))
+        else:
+            ref.append((codes[e[0]], e[1], e[3], sides[e[2]]))
+    assert len(ref) > 40
+    rng = np.random.default_rng(1)
+    for slices in ([slice(0, sig.n)], list(_chunks(rng, sig.n)), list(_chunks(rng, sig.n, 3))):
+        stage = ShoeEventStage(FS) if shoe else PelvisEventStage(FS)
+        assert _stage_events(stage, sig, slices, shoe) == ref
+        stage.reset()
+        assert _stage_events(stage, sig, [slice(0, sig.n)], shoe) == ref
