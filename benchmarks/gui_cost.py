@@ -9,8 +9,9 @@ dsp.Pipeline and fills the dashboard's feed; the Qt main thread draws at a fixed
 
 * frames/s and GUI-thread CPU (``time.thread_time`` of the main thread, % of one core);
 * the worker thread's CPU (its own per-thread clock);
-* display latency: from a notification's arrival (queue put) to the end of the frame that
-  hands the step/event it released to the plots, median and 95th percentile.
+* display latency: from a notification's arrival (queue put) to the first event-loop pass
+  after the repaint of the frame showing the event/step it released (``Dashboard`` stamps it
+  with a 0-ms timer), median and 95th percentile; for all IC/TO/steps and for steps only.
 
 Reference, measured in the same run: a bare pyqtgraph window with the same 3x3 curves that
 redraws the raw, undecimated 8-s windows every frame (no dashboard, no worker).

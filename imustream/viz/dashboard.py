@@ -35,7 +35,8 @@ class FrameStats:
         self.frame_s: list[float] = []
         #: update cost of the frames that had new data to draw
         self.busy_frame_s: list[float] = []
-        #: host ns from a step's/event's notification arrival to the end of its frame
+        #: ns from a step's/event's notification arrival to its frame painted (the first
+        #: event-loop pass after the frame's repaint)
         self.latency_ns: list[int] = []
         #: the same for steps only (a step is released after its toe-off and the next IC)
         self.step_latency_ns: list[int] = []
@@ -179,14 +180,20 @@ class Dashboard(QtWidgets.QMainWindow):
             stale = wall - self._last_sample_wall
         self.banner.refresh(self.model, stale_s=stale)
         self.status.refresh(self.model)
-        done_ns = time.monotonic_ns()
-        self.stats.latency_ns.extend(done_ns - src for src in self.model.new_record_sources)
-        self.stats.step_latency_ns.extend(done_ns - src for src in self.model.new_step_sources)
+        if self.model.new_record_sources:
+            # a 0-ms timer fires once the queued events (this frame's repaint) are processed
+            pending = (list(self.model.new_record_sources), list(self.model.new_step_sources))
+            QtCore.QTimer.singleShot(0, lambda: self._record_latency(*pending))
         self.stats.frames += 1
         spent = time.perf_counter() - t0
         self.stats.frame_s.append(spent)
         if changed:
             self.stats.busy_frame_s.append(spent)
+
+    def _record_latency(self, records: list[int], steps: list[int]) -> None:
+        done_ns = time.monotonic_ns()
+        self.stats.latency_ns.extend(done_ns - src for src in records)
+        self.stats.step_latency_ns.extend(done_ns - src for src in steps)
 
     def save_screenshot(self, path: str | Path) -> Path:
         """Render the window to a PNG file and return its path."""
