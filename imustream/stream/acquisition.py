@@ -47,13 +47,38 @@ def unwrap_near(raw: float, reference: float, modulus: float) -> float:
     return raw + modulus * round((reference - raw) / modulus)
 
 
+def _stamped_block(
+    block: SampleBlock, sensor: str, host_ns: int, t_session: np.ndarray, flags: BlockFlags
+) -> SampleBlock:
+    """``block`` with its session fields set.
+
+    Built without ``SampleBlock.__post_init__``: the arrays come from an already validated
+    block and ``t_session`` has one time per sample, so re-checking every shape would only
+    add a few microseconds per packet.
+    """
+    out = object.__new__(SampleBlock)
+    for name, value in (
+        ("acc", block.acc),
+        ("gyr", block.gyr),
+        ("t_device", block.t_device),
+        ("mag", block.mag),
+        ("seq", block.seq),
+        ("sensor", sensor),
+        ("host_ns", host_ns),
+        ("t_session", t_session),
+        ("flags", flags),
+    ):
+        object.__setattr__(out, name, value)
+    return out
+
+
 @dataclass
 class _Held:
     key: float
     order: int
     host_ns: int
     block: SampleBlock
-    t_dev: np.ndarray  # unwrapped device (or count) time of each sample, s
+    t_dev: list[float]  # unwrapped device (or count) time of each sample, s
     useq: int | None
 
     def __lt__(self, other: _Held) -> bool:
@@ -83,6 +108,8 @@ class _Track:
     count_clock: int = 0  # samples (delivered + missing) for profiles without device time
     last_count_time: float = 0.0
     released: deque = field(default_factory=lambda: deque(maxlen=256))  # recent useqs
+    released_count: dict = field(default_factory=dict)  # useq -> times in ``released``
+    held_useqs: dict = field(default_factory=dict)  # useq -> packets held with it
     released_t: deque = field(default_factory=lambda: deque(maxlen=64))  # recent first t_dev
     pending_segment: bool = False
     segment: int = 0
@@ -215,7 +242,7 @@ class Acquisition:
         for b in blocks:
             held = self._stamp(tr, int(host_ns), b)
             if held is not None:
-                heapq.heappush(tr.held, held)
+                self._push(tr, held)
                 out += self._release(tr, now_ns=int(host_ns))
         return out
 
@@ -227,7 +254,7 @@ class Acquisition:
                 for b in tr.pairer.flush():
                     held = self._stamp(tr, tr.last_host_ns, b)
                     if held is not None:
-                        heapq.heappush(tr.held, held)
+                        self._push(tr, held)
             out += self._release(tr, flush=True)
         return out
 
@@ -237,16 +264,31 @@ class Acquisition:
         tr.stats.note(message)
 
     # ------------------------------------------------------------------ ordering
+    def _push(self, tr: _Track, held: _Held) -> None:
+        heapq.heappush(tr.held, held)
+        if held.useq is not None:
+            tr.held_useqs[held.useq] = tr.held_useqs.get(held.useq, 0) + 1
+
+    def _pop(self, tr: _Track) -> _Held:
+        held = heapq.heappop(tr.held)
+        if held.useq is not None:
+            left = tr.held_useqs[held.useq] - 1
+            if left:
+                tr.held_useqs[held.useq] = left
+            else:
+                del tr.held_useqs[held.useq]
+        return held
+
     def _stamp(self, tr: _Track, host_ns: int, block: SampleBlock) -> _Held | None:
         """Unwrap counters and device time; None for an exact duplicate."""
-        n = block.n
         useq = None
-        if tr.seq_mod is not None and block.seq is not None:
+        seq = block.seq
+        if tr.seq_mod is not None and seq is not None:
             if tr.ref_useq is None:
-                useq = int(block.seq)
+                useq = int(seq)
             else:
-                useq = int(unwrap_near(block.seq, tr.ref_useq, tr.seq_mod))
-            if any(h.useq == useq for h in tr.held) or useq in tr.released:
+                useq = int(unwrap_near(seq, tr.ref_useq, tr.seq_mod))
+            if useq in tr.held_useqs or useq in tr.released_count:
                 tr.stats.duplicates += 1
                 tr.dup_streak += 1
                 if tr.dup_streak == WRONG_PROFILE_AFTER:
@@ -257,38 +299,45 @@ class Acquisition:
             tr.dup_streak = 0
             if tr.last_useq is not None and useq <= tr.last_useq and not tr.pending_segment:
                 tr.stats.late += 1  # its gap was already reported; the raw log keeps it
-                tr.stats.note(f"late packet seq {block.seq} dropped (gap already reported)")
+                tr.stats.note(f"late packet seq {seq} dropped (gap already reported)")
                 return None
-            tr.ref_useq = useq if tr.ref_useq is None else max(tr.ref_useq, useq)
+            tr.ref_useq = useq if tr.ref_useq is None or useq > tr.ref_useq else tr.ref_useq
+        t_dev: list[float] | None = None
         if tr.has_time and block.t_device is not None:
-            raw = np.asarray(block.t_device, dtype=np.float64)
-            if tr.wrap_s:
-                ref = tr.ref_tdev if tr.ref_tdev is not None else float(raw[0])
+            # Python floats are IEEE doubles and ``%`` is numpy's float remainder, so these
+            # are exactly the values of the array expressions, without per-call numpy cost
+            raw = np.asarray(block.t_device, dtype=np.float64).tolist()
+            raw0 = raw[0]
+            wrap = tr.wrap_s
+            if wrap:
+                ref = tr.ref_tdev if tr.ref_tdev is not None else raw0
                 if tr.pending_segment and tr.last_tdev is not None and tr.last_host_s is not None:
                     ref = tr.last_tdev + (host_ns * 1e-9 - tr.last_host_s)
-                first = unwrap_near(float(raw[0]), ref, tr.wrap_s)
-                t_dev = first + np.mod(raw - raw[0], tr.wrap_s)
+                first = unwrap_near(raw0, ref, wrap)
+                t_dev = [first + (r - raw0) % wrap for r in raw]
             else:
-                t_dev = raw.copy()
+                t_dev = raw
+            t0 = t_dev[0]
+            half = 0.5 / tr.fs
             if not tr.pending_segment and tr.last_tdev is not None and useq is None:
-                if tr.last_tdev - 5.0 < t_dev[0] <= tr.last_tdev - 0.5 / tr.fs:
+                if tr.last_tdev - 5.0 < t0 <= tr.last_tdev - half:
                     # older than what was released: a duplicate or a packet given up on
-                    if any(abs(x - t_dev[0]) < 0.5 / tr.fs for x in tr.released_t):
+                    if any(abs(x - t0) < half for x in tr.released_t):
                         tr.stats.duplicates += 1
                         return None
                     tr.stats.late += 1
                     tr.stats.note("late or repeated packet dropped (gap already reported)")
                     return None
-            if useq is None and any(abs(h.t_dev[0] - t_dev[0]) < 0.5 / tr.fs for h in tr.held):
+            if useq is None and any(abs(h.t_dev[0] - t0) < half for h in tr.held):
                 tr.stats.duplicates += 1
                 return None
-            tr.ref_tdev = float(t_dev[-1]) if tr.ref_tdev is None else max(tr.ref_tdev, t_dev[-1])
-        else:
-            t_dev = None
-        key = float(useq) if useq is not None else (float(t_dev[0]) if t_dev is not None else 0.0)
+            t_last = t_dev[-1]
+            if tr.ref_tdev is None or t_last > tr.ref_tdev:
+                tr.ref_tdev = t_last
+        key = float(useq) if useq is not None else (t_dev[0] if t_dev is not None else 0.0)
         tr.order += 1
         if t_dev is None:
-            t_dev = np.zeros(n)  # filled from the sample count at release
+            t_dev = [0.0] * block.acc.shape[0]  # count clock: filled in at release
         return _Held(key, tr.order, host_ns, block, t_dev, useq)
 
     def _expected(self, tr: _Track, h: _Held) -> bool:
@@ -306,25 +355,27 @@ class Acquisition:
     ) -> list[SampleBlock | Gap]:
         out: list[SampleBlock | Gap] = []
         ordered = tr.seq_mod is not None or tr.has_time
-        while tr.held:
-            h = tr.held[0]
-            ready = (
-                flush
-                or not ordered
-                or self._expected(tr, h)
-                or (tr.last_useq is None and tr.last_tdev is None and not tr.pending_segment)
-                or len(tr.held) > self.reorder_window
-                or (now_ns is not None and now_ns - h.host_ns >= self.reorder_hold_ns)
-            )
+        held = tr.held
+        while held:
+            h = held[0]
             if tr.pending_segment and not flush:
                 # after a reconnect: wait a moment so the first packet of the segment is the
                 # earliest one (the link may deliver the first few out of order)
-                ready = len(tr.held) > self.reorder_window or (
+                ready = len(held) > self.reorder_window or (
                     now_ns is not None and now_ns - h.host_ns >= self.reorder_hold_ns
+                )
+            else:
+                ready = (
+                    flush
+                    or not ordered
+                    or self._expected(tr, h)
+                    or (tr.last_useq is None and tr.last_tdev is None and not tr.pending_segment)
+                    or len(held) > self.reorder_window
+                    or (now_ns is not None and now_ns - h.host_ns >= self.reorder_hold_ns)
                 )
             if not ready:
                 break
-            heapq.heappop(tr.held)
+            self._pop(tr)
             out += self._emit(tr, h)
         return out
 
@@ -332,7 +383,7 @@ class Acquisition:
     def _emit(self, tr: _Track, h: _Held) -> list[SampleBlock | Gap]:
         st = tr.stats
         block = h.block
-        n = block.n
+        n = block.acc.shape[0]
         fs = tr.fs
         out: list[SampleBlock | Gap] = []
         flags = block.flags
@@ -351,7 +402,7 @@ class Acquisition:
                 gap_reason = "loss"
                 n_missing = self._missing_samples(tr, h, lost_packets)
         elif tr.has_time and tr.last_tdev is not None:
-            dt = float(h.t_dev[0]) - tr.last_tdev
+            dt = h.t_dev[0] - tr.last_tdev
             if dt < -0.5 / fs:
                 gap_reason, new_segment = "reset", True
                 n_missing = 0
@@ -360,73 +411,91 @@ class Acquisition:
                 gap_reason = "loss" if n_missing > 0 else None
         if tr.held and h.order > min(x.order for x in tr.held):
             st.reordered += 1
-        # device-side clock of each sample
+        # device-side clock of each sample (Python floats: see _stamp)
         if tr.has_time:
             t_dev = h.t_dev
         else:
             tr.count_clock += n_missing
-            t_dev = (tr.count_clock + np.arange(n)) / fs
+            c = tr.count_clock
+            t_dev = [(c + i) / fs for i in range(n)]
             tr.count_clock += n
+        mapper = tr.mapper
         if new_segment:
-            tr.mapper.reset()
+            mapper.reset()
             tr.segment += 1
             flags |= BlockFlags.NEW_SEGMENT
-        if tr.mapper.observe(float(t_dev[-1]), host_s) and not new_segment:
+        if mapper.observe(t_dev[-1], host_s) and not new_segment:
             flags |= BlockFlags.NEW_SEGMENT  # the mapper saw a device clock restart
+        # ClockMapper.to_host minus the origin, in the same operation order
+        d0, h0, a, b = mapper.line()
         origin = self.origin_ns * 1e-9
-        t_session = np.asarray(tr.mapper.to_host(t_dev), dtype=np.float64) - origin
+        t_session = [h0 + (x := t - d0) + (a + b * x) - origin for t in t_dev]
         if not new_segment and tr.last_session is not None:
             # the clock fit may move earlier (a lower arrival delay was seen): slew towards it,
             # never letting session time run backwards or advance less than half a sample
             prev_dev = tr.last_tdev if tr.has_time else tr.last_count_time
-            floor0 = tr.last_session + SLEW_MIN_ADVANCE * (float(t_dev[0]) - prev_dev)
+            last = tr.last_session
+            floor0 = last + SLEW_MIN_ADVANCE * (t_dev[0] - prev_dev)
             if t_session[0] < floor0:
-                floor = tr.last_session + SLEW_MIN_ADVANCE * (np.asarray(t_dev) - prev_dev)
-                t_session = np.maximum(t_session, floor)
+                t_session = [
+                    max(ts, fl)
+                    for ts, fl in zip(
+                        t_session,
+                        [last + SLEW_MIN_ADVANCE * (t - prev_dev) for t in t_dev],
+                        strict=True,
+                    )
+                ]
                 st.clock_slews += 1
         if gap_reason is not None:
             flags |= BlockFlags.AFTER_GAP
             start = tr.last_session if tr.last_session is not None else t_session[0] - 1.0 / fs
-            end = float(t_session[0])
+            end = t_session[0]
             if end <= start:
                 end = start + 1e-9
             out.append(Gap(tr.sensor, float(start), end, int(n_missing), gap_reason))
             st.gaps += 1
             st.missing_samples += int(n_missing)
-        if tr.profile.acc_full_scale and n:
-            if np.abs(block.acc).max() >= 0.999 * tr.profile.acc_full_scale:
+        full_scale = tr.profile.acc_full_scale
+        if full_scale and n:
+            if np.abs(block.acc).max() >= 0.999 * full_scale:
                 flags |= BlockFlags.ACC_CLIPPED
         out.append(
-            SampleBlock(
-                acc=block.acc,
-                gyr=block.gyr,
-                t_device=block.t_device,
-                mag=block.mag,
-                seq=block.seq,
-                sensor=tr.sensor,
-                host_ns=h.host_ns,
-                t_session=t_session,
-                flags=flags,
+            _stamped_block(
+                block, tr.sensor, h.host_ns, np.array(t_session, dtype=np.float64), flags
             )
         )
         st.samples += n
         if st.first_time is None:
-            st.first_time = float(t_session[0])
-        st.last_time = float(t_session[-1])
+            st.first_time = t_session[0]
+        st.last_time = t_session[-1]
         tr.pending_segment = False
         if h.useq is not None:
             tr.last_useq = h.useq
-            tr.released.append(h.useq)
+            self._remember_released(tr, h.useq)
             if tr.ref_useq is None or new_segment:
                 tr.ref_useq = max(h.useq, *(x.useq for x in tr.held if x.useq is not None))
+        last_dev = t_dev[-1]
         if tr.has_time:
-            tr.released_t.append(float(t_dev[0]))
-            last = float(t_dev[-1])
-            tr.last_tdev = last if tr.last_tdev is None or new_segment else max(tr.last_tdev, last)
-        tr.last_session = float(t_session[-1])
-        tr.last_count_time = float(t_dev[-1])
+            tr.released_t.append(t_dev[0])
+            if tr.last_tdev is None or new_segment or last_dev > tr.last_tdev:
+                tr.last_tdev = last_dev
+        tr.last_session = t_session[-1]
+        tr.last_count_time = last_dev
         tr.last_host_s = host_s
         return out
+
+    @staticmethod
+    def _remember_released(tr: _Track, useq: int) -> None:
+        released, count = tr.released, tr.released_count
+        if len(released) == released.maxlen:
+            old = released[0]
+            left = count[old] - 1
+            if left:
+                count[old] = left
+            else:
+                del count[old]
+        released.append(useq)
+        count[useq] = count.get(useq, 0) + 1
 
     def _missing_samples(self, tr: _Track, h: _Held, lost_packets: int) -> int:
         spp = tr.profile.samples_per_packet

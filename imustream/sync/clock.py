@@ -12,17 +12,14 @@ by ``max_drift_ppm`` so that a short window cannot produce an absurd drift.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections import OrderedDict
 
 import numpy as np
 
+from .envelope_kernel import fit_sorted
+
 __all__ = ["ClockMapper", "lower_envelope_fit"]
-
-
-def _cross(o: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> float:
-    return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
 
 
 def lower_envelope_fit(
@@ -44,21 +41,33 @@ def lower_envelope_fit(
     pts = sorted(zip(np.asarray(x, float).tolist(), np.asarray(y, float).tolist(), strict=True))
     if not pts:
         raise ValueError("lower_envelope_fit needs at least one point")
-    hull: list[tuple[float, float]] = []
-    for p in pts:
-        if hull and hull[-1][0] == p[0]:  # same x, sorted by y: the lower one is kept
+    return _fit_sorted([p[0] for p in pts], [p[1] for p in pts], max_slope)
+
+
+def _fit_sorted(xs: list[float], ys: list[float], max_slope: float) -> tuple[float, float]:
+    """:func:`lower_envelope_fit` of points already sorted by (x, y), as Python floats."""
+    hx: list[float] = []
+    hy: list[float] = []
+    for px, py in zip(xs, ys, strict=True):
+        if hx and hx[-1] == px:  # same x, sorted by y: the lower one is kept
             continue
-        while len(hull) >= 2 and _cross(hull[-2], hull[-1], p) <= 0:
-            hull.pop()
-        hull.append(p)
-    xm = sum(p[0] for p in pts) / len(pts)
+        # pop while the turn (hull[-2], hull[-1], p) is not counter-clockwise (_cross <= 0)
+        while (
+            len(hx) >= 2
+            and (hx[-1] - hx[-2]) * (py - hy[-2]) - (hy[-1] - hy[-2]) * (px - hx[-2]) <= 0
+        ):
+            hx.pop()
+            hy.pop()
+        hx.append(px)
+        hy.append(py)
+    xm = sum(xs) / len(xs)
     b = 0.0
-    for p, q in itertools.pairwise(hull):
-        b = (q[1] - p[1]) / (q[0] - p[0])
-        if q[0] >= xm:
+    for i in range(len(hx) - 1):
+        b = (hy[i + 1] - hy[i]) / (hx[i + 1] - hx[i])
+        if hx[i + 1] >= xm:
             break
     b = max(-max_slope, min(max_slope, b))
-    a = min(py - b * px for px, py in hull)
+    a = min(py - b * px for px, py in zip(hx, hy, strict=True))
     return a, b
 
 
@@ -165,10 +174,21 @@ class ClockMapper:
         return new_segment
 
     def _refit(self) -> None:
-        pts = list(self._buckets.values())
-        xs = [p[0] for p in pts]
-        ys = [p[1] for p in pts]
-        self._a, self._b = lower_envelope_fit(xs, ys, self.max_slope)
+        # buckets are kept sorted by key, hence by x (one point per bucket): no sort needed;
+        # the compiled fit is bit-identical to lower_envelope_fit (tests/test_sync_envelope.py)
+        pts = np.array(list(self._buckets.values()), dtype=np.float64)
+        a, b = fit_sorted(pts[:, 0], pts[:, 1], self.max_slope)
+        self._a, self._b = float(a), float(b)
+
+    def line(self) -> tuple[float, float, float, float]:
+        """``(d0, h0, a, b)``: :meth:`to_host` is ``h0 + x + (a + b * x)``, ``x = t - d0``.
+
+        For callers that map a few samples with Python floats (same operations, same
+        rounding) instead of paying numpy's per-call cost.
+        """
+        if self._d0 is None:
+            raise RuntimeError("ClockMapper.line called before any observation")
+        return self._d0, self._h0, self._a, self._b
 
     def to_host(self, t_device_s: float | np.ndarray) -> float | np.ndarray:
         """Host time(s) in s of device time(s) ``t_device_s`` (same segment)."""
