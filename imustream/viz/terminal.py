@@ -151,7 +151,10 @@ class TerminalSummary:
             self._live.update(self._render(session))
         elif session.session_time >= self._next_line:
             self.console.print(status_line(session, self.with_metrics), soft_wrap=True)
-            self._next_line = session.session_time + self.interval_s
+            # next line on a fixed grid of session time, so bursts of data do not stretch it
+            self._next_line = (
+                math.floor(session.session_time / self.interval_s) + 1
+            ) * self.interval_s
 
     def final(self, session: Any, title: str = "final summary") -> None:
         """Print the final tables (after the live view closed)."""
