@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -39,19 +39,33 @@ _ADVANCE_EVERY = 0.1
 _MAX_SINGLE_SUPPORT = 0.9
 
 
-@dataclass
+@dataclass(slots=True, init=False)
 class PipelineOutput:
     """What one :meth:`Pipeline.process` call produced (each list in time order)."""
 
-    events: list[Event] = field(default_factory=list)
-    steps: list[Step] = field(default_factory=list)
-    alerts: list[Alert] = field(default_factory=list)
+    events: list[Event]
+    steps: list[Step]
+    alerts: list[Alert]
+
+    # hand-written: one is made per process() call, and default_factory fields cost more
+    def __init__(
+        self,
+        events: list[Event] | None = None,
+        steps: list[Step] | None = None,
+        alerts: list[Alert] | None = None,
+    ) -> None:
+        self.events = [] if events is None else events
+        self.steps = [] if steps is None else steps
+        self.alerts = [] if alerts is None else alerts
 
     def extend(self, other: PipelineOutput) -> None:
         """Append another output's records to this one."""
-        self.events += other.events
-        self.steps += other.steps
-        self.alerts += other.alerts
+        if other.events:
+            self.events += other.events
+        if other.steps:
+            self.steps += other.steps
+        if other.alerts:
+            self.alerts += other.alerts
 
 
 class _SensorState:
@@ -198,20 +212,22 @@ class Pipeline:
                 f"block from {block.sensor!r} has no t_session: map device time to session "
                 "time before the pipeline"
             )
-        k = t.shape[0]
-        out = PipelineOutput()
-        if self._carry is not None:  # produced by a gap() call: hand it out now
+        k = len(t)
+        if self._carry is None:
+            out = PipelineOutput()
+        else:  # produced by a gap() call: hand it out now
             out, self._carry = self._carry, None
         if k == 0:
             return out
-        if t[0] <= st.last_t:
+        first = float(t[0])
+        if first <= st.last_t:
             raise ValueError(
-                f"block from {block.sensor!r} starts at t={t[0]:.6f} s, not after the previous "
+                f"block from {block.sensor!r} starts at t={first:.6f} s, not after the previous "
                 f"sample ({st.last_t:.6f} s): sample times must increase"
             )
         if st.last_t == -math.inf:
-            st.first_t = float(t[0])
-        st.last_t = float(t[-1])
+            st.first_t = first
+        st.last_t = first if k == 1 else float(t[-1])
         if block.flags is not _NO_FLAGS and int(block.flags) & _CLIPPED:
             st.staged_clip = True
         if st.staged == 0 and k >= self.min_batch:
@@ -319,12 +335,16 @@ class Pipeline:
         """Turn the ``found`` events in the detector's output arrays into records."""
         tl = st.timeline
         det = st.detector
+        kinds = det.kind[:found].tolist()
+        idxs = det.idx[:found].tolist()
+        emits = det.emit[:found].tolist()
+        sides = det.side[:found].tolist() if st.side is None else None
         n = 0
         for j in range(found):
-            kind = "ic" if det.kind[j] == IC else "to"
-            idx = float(det.idx[j])
-            emitted = int(det.emit[j])
-            side = _PELVIS_SIDE.get(int(det.side[j])) if st.side is None else st.side
+            kind = "ic" if kinds[j] == IC else "to"
+            idx = idxs[j]
+            emitted = emits[j]
+            side = st.side if sides is None else _PELVIS_SIDE.get(sides[j])
             time = tl.time_at(idx + st.det_base)
             if math.isnan(time):
                 continue
@@ -369,7 +389,8 @@ class Pipeline:
                 else:
                     keep.append((kind, time, emitted_time, side))
             self._held_pelvis = keep
-        out.events.sort(key=lambda e: e.time)
+        if len(out.events) > 1:
+            out.events.sort(key=lambda e: e.time)
         timings = self.assembler.finish() if final else self.assembler.advance(watermark)
         for tm in timings:
             if self.pelvic is not None:
