@@ -9,6 +9,7 @@ then needs ``stream=`` and :meth:`PacketEncoder.encode_all` returns one payload 
 
 from __future__ import annotations
 
+import functools
 import struct
 
 import numpy as np
@@ -21,12 +22,21 @@ __all__ = ["PacketEncoder"]
 MAX_PAYLOAD = 244  # MTU 247 minus the 3-byte ATT header
 
 
+@functools.cache
+def _limits(dtype: np.dtype) -> tuple[int, int]:
+    info = np.iinfo(dtype)
+    return info.min, info.max
+
+
 def _quantise(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """Round to the field type and saturate at its limits (as a device ADC would)."""
     if dtype.kind == "f":
         return values.astype(dtype)
-    info = np.iinfo(dtype)
-    return np.clip(np.rint(values), info.min, info.max).astype(dtype)
+    lo, hi = _limits(dtype)
+    out = np.rint(values)
+    np.minimum(out, hi, out=out)
+    np.maximum(out, lo, out=out)
+    return out.astype(dtype)
 
 
 class _FieldsEncoder:
@@ -38,6 +48,62 @@ class _FieldsEncoder:
         self.bo = "<" if lay.endianness == "little" else ">"
         self.hstruct = struct.Struct(self.bo + "".join(STRUCT_CODES[f.type] for f in lay.header))
         self.scales = {q: quantity_scale(p, q) for q in ("acc", "gyr", "mag")}
+        # per-profile layout, worked out once: header plan, axis sources, block record types
+        self.head_plan = []
+        for f in lay.header:
+            if f.value is not None:
+                self.head_plan.append(("value", f.value))
+            elif f.name == p.time.timestamp_field:
+                self.head_plan.append(("time", None))
+            elif f.name == p.time.sequence_field:
+                self.head_plan.append(("seq", None))
+            else:
+                self.head_plan.append(("value", 0))
+        self.sources = {}  # field name -> (quantity, column, sign)
+        for q, axes in (("acc", lay.acc), ("gyr", lay.gyr)):
+            if axes is None:
+                continue
+            for i, name in enumerate(axes):
+                sign = -1.0 if name.startswith("-") else 1.0
+                self.sources[name.lstrip("+-")] = (q, i, sign)
+        self.block_plans = [self._block_plan(block) for block in lay.blocks]
+
+    def _block_plan(self, block) -> tuple:
+        """How to build one record block: as a 2-D array of one type (every field has the
+        same type: all columns quantised in one go), else field by field."""
+        dt = np.dtype([(f.name, self.bo + FIELD_TYPES[f.type][0]) for f in block])
+        fields = [
+            (f.name, f.value, self.sources.get(f.name), dt[f.name])
+            for f in block
+            if f.value is not None or f.name in self.sources
+        ]
+        types = {dt[f.name] for f in block}
+        if len(types) != 1:
+            return ("fields", dt, fields)
+        (ftype,) = types
+        pos, cols, signs, scales, consts = [], [], [], [], []
+        for k, f in enumerate(block):
+            if f.value is not None:
+                consts.append((k, f.value))
+            elif f.name in self.sources:
+                q, i, sign = self.sources[f.name]
+                pos.append(k)
+                cols.append(i + (3 if q == "gyr" else 0))  # column of hstack((acc, gyr))
+                signs.append(sign)
+                scales.append(self.scales[q])
+        direct = pos == list(range(len(block)))  # every field is a sample value, in order
+        # identity steps are skipped (x * 1.0 is exactly x): None instead of an index / sign
+        return (
+            "matrix",
+            ftype,
+            len(block),
+            np.array(pos),
+            None if cols == list(range(6)) else np.array(cols),
+            None if all(x == 1.0 for x in signs) else np.array(signs),
+            np.array(scales),
+            consts,
+            direct,
+        )
 
     def max_samples(self) -> int:
         if self.lay.samples_per_packet is not None:
@@ -60,40 +126,52 @@ class _FieldsEncoder:
         return [payload[:MAX_PAYLOAD], head + payload[MAX_PAYLOAD:]]
 
     def encode(self, acc, gyr, t_first, seq) -> bytes:
-        p, lay = self.p, self.lay
+        p = self.p
         n = acc.shape[0]
         head = []
-        for f in lay.header:
-            if f.value is not None:
-                head.append(f.value)
-            elif f.name == p.time.timestamp_field:
+        for kind, value in self.head_plan:
+            if kind == "value":
+                head.append(value)
+            elif kind == "time":
                 if t_first is None:
                     raise ValueError(f"profile {p.name!r} sends a device timestamp: give t_device")
                 t_ref = t_first + ((n - 1) / p.rate if p.time.timestamp_sample == "last" else 0.0)
                 ticks = round(t_ref / p.time.tick_s)
                 head.append(ticks % (1 << p.time.timestamp_bits))
-            elif f.name == p.time.sequence_field:
+            else:
                 if seq is None:
                     raise ValueError(f"profile {p.name!r} sends a sequence counter: give seq")
                 head.append(seq % (1 << p.time.sequence_bits))
-            else:
-                head.append(0)
         parts = [self.hstruct.pack(*head)]
-        values = {}
-        for q, axes, data in (("acc", lay.acc, acc), ("gyr", lay.gyr, gyr)):
-            if axes is None:
+        data = {"acc": acc, "gyr": gyr}
+        both = None
+        for plan in self.block_plans:
+            if plan[0] == "matrix":
+                _, ftype, width, pos, cols, signs, scales, consts, direct = plan
+                if both is None:
+                    both = np.concatenate((acc, gyr), axis=1)
+                # (sign * value) / scale per element, as the field-by-field path computes it
+                values = both if cols is None else both[:, cols]
+                if signs is not None:
+                    values = values * signs
+                values = _quantise(values / scales, ftype)
+                if direct:
+                    parts.append(values.tobytes())
+                    continue
+                rec = np.zeros((n, width), ftype)
+                rec[:, pos] = values
+                for k, value in consts:
+                    rec[:, k] = value
+                parts.append(rec.tobytes())
                 continue
-            for i, name in enumerate(axes):
-                sign = -1.0 if name.startswith("-") else 1.0
-                values[name.lstrip("+-")] = sign * data[:, i] / self.scales[q]
-        for block in lay.blocks:
-            dt = np.dtype([(f.name, self.bo + FIELD_TYPES[f.type][0]) for f in block])
+            _, dt, fields = plan
             rec = np.zeros(n, dt)
-            for f in block:
-                if f.value is not None:
-                    rec[f.name] = f.value
-                elif f.name in values:
-                    rec[f.name] = _quantise(values[f.name], dt[f.name])
+            for name, value, source, ftype in fields:
+                if value is not None:
+                    rec[name] = value
+                else:
+                    q, i, sign = source
+                    rec[name] = _quantise(sign * data[q][:, i] / self.scales[q], ftype)
             parts.append(rec.tobytes())
         return b"".join(parts)
 
@@ -103,10 +181,10 @@ def _bits_needed(values: np.ndarray) -> int:
     if values.size == 0:
         return 1
     lo, hi = int(values.min()), int(values.max())
-    width = 1
-    while not (-(1 << (width - 1)) <= lo and hi < (1 << (width - 1))):
-        width += 1
-    return width
+    # v >= 0 needs v.bit_length() + 1 bits (sign bit), v < 0 as many as ~v = -v - 1 >= 0
+    return max(
+        1, (hi if hi >= 0 else ~hi).bit_length() + 1, (lo if lo >= 0 else ~lo).bit_length() + 1
+    )
 
 
 def encode_delta_frames(samples: np.ndarray, resolution: int = 16) -> bytes:
