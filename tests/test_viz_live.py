@@ -126,7 +126,7 @@ def test_window_updates_from_a_replay(recorded, qtbot):
     assert len(win.model.steps) == pytest.approx(len(live_model.steps), abs=3)
     assert win.banner.is_warning and "Right hip drops" in win.banner.text()
     assert win.status.text("pelvis", "Rate (Hz)") == "208"
-    assert win.stats.frames > 3
+    assert win.stats.frames >= 2
 
 
 def test_gui_buttons_record_a_session_with_markers(qtbot, tmp_path):
