@@ -202,3 +202,20 @@ def test_flaky_connection_shows_loss_and_reconnects():
     assert model.status["pelvis"].n_missing > 0
     # 4 s out of range in ~30 s on the right shoe
     assert model.status["shoe_right"].loss_pct > 8
+
+
+def test_report_of_the_live_recording_matches_the_simulated_truth(recorded, tmp_path):
+    from imustream.sim import simulate
+    from imustream.viz.report import build_report, load_report_data
+
+    paths, _ = recorded
+    truth = simulate("right-hip-drop", duration=25.0, fs=208.0, seed=1).truth
+    data = load_report_data(paths[0])
+    for side in ("left", "right"):
+        d = truth["pelvic_drop_deg"][truth["side"] == side]
+        ct = truth["contact_time"][truth["side"] == side]
+        stats = data.side_stats(side)
+        assert stats.drop_mean == pytest.approx(np.nanmean(d), abs=1.0), side
+        assert stats.contact_time_mean == pytest.approx(np.nanmean(ct), abs=0.02), side
+    html = build_report(paths, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "Right hip drops" in html and "during left stance" in html
