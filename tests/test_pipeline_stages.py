@@ -1,6 +1,8 @@
-"""Pipeline internals: the input-pass kernel and the event stages against their references."""
+"""Pipeline internals against their references: input-pass kernel, event stages, step shortcut."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pytest
@@ -9,6 +11,7 @@ from imustream.dsp.event_stage import PelvisEventStage, ShoeEventStage
 from imustream.dsp.kernels.ingest import ingest
 from imustream.dsp.pelvis_events import PelvisEventDetector
 from imustream.dsp.shoe_events import ShoeEventDetector
+from imustream.dsp.steps import StepAssembler
 from imustream.sim import simulate
 
 FS = 200.0
@@ -106,3 +109,50 @@ def test_event_stages_equal_the_detectors_under_random_chunking(run, sensor):
         assert _stage_events(stage, sig, slices, shoe) == ref
         stage.reset()
         assert _stage_events(stage, sig, [slice(0, sig.n)], shoe) == ref
+
+
+class _AlwaysMerge(StepAssembler):
+    """Reference: the step assembly without the quiet-watermark shortcut."""
+
+    def _next_ic(self, watermark: float) -> float:
+        return -math.inf
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("shoes", [("left", "right"), ("left",), ()])
+def test_step_assembly_shortcut_changes_nothing(seed, shoes):
+    """Random (late, out-of-order, missing) events and a jittery, sometimes falling watermark."""
+    rng = np.random.default_rng(seed)
+    fast, ref = StepAssembler(frozenset(shoes)), _AlwaysMerge(frozenset(shoes))
+    t, side, events = 0.0, "left", []
+    for _ in range(120):
+        t += rng.uniform(0.25, 0.9) if rng.random() > 0.05 else rng.uniform(1.5, 3.0)
+        side = "right" if side == "left" else "left"
+        to = t + rng.uniform(0.15, 0.95)
+        if side in shoes:
+            events += [("shoe", "ic", side, t), ("shoe", "to", side, to)]
+        psides = [side, None] if rng.random() < 0.8 else [None]
+        events += [("pelvis", "ic", psides[0], t + rng.normal(0, 0.02))]
+        if rng.random() < 0.7:
+            events += [("pelvis", "to", psides[0], to + rng.normal(0, 0.02))]
+    events = [e for e in events if rng.random() > 0.05]  # missing events
+    arrival = {id(e): e[3] + rng.uniform(0.0, 0.7) for e in events}
+    events.sort(key=lambda e: arrival[id(e)])
+    got, want = [], []
+    watermark = 0.0
+    for e in events:
+        for a in (fast, ref):
+            if e[0] == "shoe":
+                a.add_shoe_event(e[1], e[2], e[3])
+            else:
+                a.add_pelvis_event(e[1], e[2], e[3])
+        for _ in range(int(rng.integers(0, 4))):
+            watermark = arrival[id(e)] - 0.6 + rng.normal(0, 0.05)
+            if rng.random() < 0.05:
+                watermark -= rng.uniform(0.5, 2.0)  # a stalled sensor is back
+            got += fast.advance(watermark)
+            want += ref.advance(watermark)
+    got += fast.finish()
+    want += ref.finish()
+    assert got == want
+    assert len(want) > 50

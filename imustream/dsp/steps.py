@@ -89,16 +89,21 @@ class StepAssembler:
         self._done_until = -math.inf  # ICs at or before this time have been emitted
         self._last_side: Side | None = None
         self._pending_last: tuple[float, Side] | None = None
+        # advance() with a watermark in [from, until] and no event added since returns []
+        self._quiet_from = math.inf
+        self._quiet_until = -math.inf
 
     def add_shoe_event(self, kind: str, side: Side, time: float) -> None:
         """An IC (``kind="ic"``) or TO (``"to"``) from the shoe sensor on ``side``."""
         target = self._shoe_ic if kind == "ic" else self._shoe_to
         bisect.insort(target[side], float(time))
+        self._quiet_until = -math.inf
 
     def add_pelvis_event(self, kind: str, side: Side | None, time: float) -> None:
         """An IC or TO from the pelvis detector (``side`` may be ``None``)."""
         target = self._pelvis_ic if kind == "ic" else self._pelvis_to
         bisect.insort(target, (float(time), side), key=lambda e: e[0])
+        self._quiet_until = -math.inf
 
     # -- merging ---------------------------------------------------------------------------
     def _near(self, times: list[float], t: float) -> bool:
@@ -168,8 +173,11 @@ class StepAssembler:
 
     def advance(self, watermark: float) -> list[StepTiming]:
         """Emit the steps that are complete given that no event before ``watermark`` is missing."""
+        if self._quiet_from <= watermark <= self._quiet_until:
+            return []
         ics = self._merged_ics(watermark)
         out: list[StepTiming] = []
+        blocked = math.inf
         for k in range(len(ics) - 1):
             t, side = ics[k]
             t_next, side_next = ics[k + 1]
@@ -177,6 +185,7 @@ class StepAssembler:
             limit = min(t + self.max_contact, same_next)
             to = self._to_for(side, t, limit)
             if math.isnan(to) and t + self.max_contact >= watermark:
+                blocked = t + self.max_contact
                 break  # TO may still arrive (e.g. walking: TO after the contralateral IC)
             if side_next == side or t_next - t > self.max_step:
                 t_next = math.nan
@@ -184,7 +193,28 @@ class StepAssembler:
             self._done_until = t
             self._last_side = side
         self._prune()
+        self._quiet_from = watermark
+        self._quiet_until = -math.inf if out else min(blocked, self._next_ic(watermark))
         return out
+
+    def _next_ic(self, watermark: float) -> float:
+        """Earliest stored IC at or after ``watermark`` (inf if none).
+
+        An advance() that emitted nothing repeats exactly (nothing again) for any later
+        watermark up to the point where a stored IC joins the merge (``t < watermark``) or a
+        blocked IC's TO deadline passes, unless an event is added: that bound skips the merge
+        on most blocks. (An earlier watermark, e.g. a stalled sensor back, merges fewer ICs,
+        which can change the TO search: no shortcut then.)
+        """
+        nxt = math.inf
+        for times in self._shoe_ic.values():
+            i = bisect.bisect_left(times, watermark)
+            if i < len(times):
+                nxt = min(nxt, times[i])
+        i = bisect.bisect_left(self._pelvis_ic, watermark, key=lambda e: e[0])
+        if i < len(self._pelvis_ic):
+            nxt = min(nxt, self._pelvis_ic[i][0])
+        return nxt
 
     def finish(self) -> list[StepTiming]:
         """Emit everything left, including the last step (no next IC: step time NaN)."""
