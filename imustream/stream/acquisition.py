@@ -23,6 +23,7 @@ item handled, usually the links' first state change).
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 from collections import deque
@@ -57,18 +58,16 @@ def _stamped_block(
     add a few microseconds per packet.
     """
     out = object.__new__(SampleBlock)
-    for name, value in (
-        ("acc", block.acc),
-        ("gyr", block.gyr),
-        ("t_device", block.t_device),
-        ("mag", block.mag),
-        ("seq", block.seq),
-        ("sensor", sensor),
-        ("host_ns", host_ns),
-        ("t_session", t_session),
-        ("flags", flags),
-    ):
-        object.__setattr__(out, name, value)
+    put = object.__setattr__  # SampleBlock is frozen
+    put(out, "acc", block.acc)
+    put(out, "gyr", block.gyr)
+    put(out, "t_device", block.t_device)
+    put(out, "mag", block.mag)
+    put(out, "seq", block.seq)
+    put(out, "sensor", sensor)
+    put(out, "host_ns", host_ns)
+    put(out, "t_session", t_session)
+    put(out, "flags", flags)
     return out
 
 
@@ -110,6 +109,9 @@ class _Track:
     released: deque = field(default_factory=lambda: deque(maxlen=256))  # recent useqs
     released_count: dict = field(default_factory=dict)  # useq -> times in ``released``
     held_useqs: dict = field(default_factory=dict)  # useq -> packets held with it
+    held_t0: list = field(default_factory=list)  # sorted first device times of held packets
+    held_orders: deque = field(default_factory=deque)  # arrival orders of pushes, ascending
+    popped_orders: set = field(default_factory=set)  # ... of those already released
     released_t: deque = field(default_factory=lambda: deque(maxlen=64))  # recent first t_dev
     pending_segment: bool = False
     segment: int = 0
@@ -150,6 +152,9 @@ class Acquisition:
         clock_window_s: float = 30.0,
     ) -> None:
         from ..sync import ClockMapper, QuantityPairer
+        from .clip_kernel import reaches_full_scale
+
+        self._reaches_full_scale = reaches_full_scale
 
         self.origin_ns = origin_ns
         self.reorder_window = int(reorder_window)
@@ -264,10 +269,15 @@ class Acquisition:
         tr.stats.note(message)
 
     # ------------------------------------------------------------------ ordering
+    # The held packets are a heap by (key, order); side indexes answer "is this sequence
+    # number held", "is a packet with about this device time held" and "the earliest
+    # arrival still held" without scanning the heap (it holds ~10 packets after each loss).
     def _push(self, tr: _Track, held: _Held) -> None:
         heapq.heappush(tr.held, held)
         if held.useq is not None:
             tr.held_useqs[held.useq] = tr.held_useqs.get(held.useq, 0) + 1
+        bisect.insort(tr.held_t0, held.t_dev[0])
+        tr.held_orders.append(held.order)  # orders only grow: the deque stays sorted
 
     def _pop(self, tr: _Track) -> _Held:
         held = heapq.heappop(tr.held)
@@ -277,7 +287,26 @@ class Acquisition:
                 tr.held_useqs[held.useq] = left
             else:
                 del tr.held_useqs[held.useq]
+        t0s = tr.held_t0
+        del t0s[bisect.bisect_left(t0s, held.t_dev[0])]
+        tr.popped_orders.add(held.order)
         return held
+
+    @staticmethod
+    def _earliest_held_order(tr: _Track) -> int:
+        """``min(x.order for x in tr.held)`` (``tr.held`` must not be empty)."""
+        orders, popped = tr.held_orders, tr.popped_orders
+        while orders[0] in popped:
+            popped.remove(orders.popleft())
+        return orders[0]
+
+    @staticmethod
+    def _held_near(tr: _Track, t0: float, half: float) -> bool:
+        """``any(abs(x.t_dev[0] - t0) < half for x in tr.held)``: the nearest held first
+        times are the neighbours of ``t0`` in the sorted list."""
+        t0s = tr.held_t0
+        i = bisect.bisect_left(t0s, t0)
+        return (i < len(t0s) and abs(t0s[i] - t0) < half) or (i > 0 and abs(t0s[i - 1] - t0) < half)
 
     def _stamp(self, tr: _Track, host_ns: int, block: SampleBlock) -> _Held | None:
         """Unwrap counters and device time; None for an exact duplicate."""
@@ -328,7 +357,7 @@ class Acquisition:
                     tr.stats.late += 1
                     tr.stats.note("late or repeated packet dropped (gap already reported)")
                     return None
-            if useq is None and any(abs(h.t_dev[0] - t0) < half for h in tr.held):
+            if useq is None and tr.held and self._held_near(tr, t0, half):
                 tr.stats.duplicates += 1
                 return None
             t_last = t_dev[-1]
@@ -409,7 +438,7 @@ class Acquisition:
             else:
                 n_missing = max(0, round(dt * fs) - 1)
                 gap_reason = "loss" if n_missing > 0 else None
-        if tr.held and h.order > min(x.order for x in tr.held):
+        if tr.held and h.order > self._earliest_held_order(tr):
             st.reordered += 1
         # device-side clock of each sample (Python floats: see _stamp)
         if tr.has_time:
@@ -457,7 +486,7 @@ class Acquisition:
             st.missing_samples += int(n_missing)
         full_scale = tr.profile.acc_full_scale
         if full_scale and n:
-            if np.abs(block.acc).max() >= 0.999 * full_scale:
+            if self._reaches_full_scale(block.acc, 0.999 * full_scale):
                 flags |= BlockFlags.ACC_CLIPPED
         out.append(
             _stamped_block(

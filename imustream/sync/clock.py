@@ -17,8 +17,6 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .envelope_kernel import fit_sorted
-
 __all__ = ["ClockMapper", "lower_envelope_fit"]
 
 
@@ -101,6 +99,7 @@ class ClockMapper:
         self.bucket_s = float(bucket_s)
         self.max_slope = float(max_drift_ppm) * 1e-6
         self.reset_threshold_s = float(reset_threshold_s)
+        self._window_buckets = math.ceil(self.window_s / self.bucket_s)
         self.segments = 0
         self.reset()
 
@@ -157,14 +156,15 @@ class ClockMapper:
         self.n_observations += 1
         self._x_last = max(self._x_last, x)
         key = math.floor(x / self.bucket_s)
-        old = self._buckets.get(key)
+        buckets = self._buckets
+        old = buckets.get(key)
         if old is None or y < old[1]:
-            self._buckets[key] = (x, y)
-            if old is None and self._buckets and next(reversed(self._buckets)) != key:
-                self._buckets = OrderedDict(sorted(self._buckets.items()))
-        oldest = key - math.ceil(self.window_s / self.bucket_s)
-        while self._buckets and next(iter(self._buckets)) < oldest:
-            self._buckets.popitem(last=False)
+            buckets[key] = (x, y)
+            if old is None and next(reversed(buckets)) != key:
+                buckets = self._buckets = OrderedDict(sorted(buckets.items()))
+        oldest = key - self._window_buckets
+        while buckets and next(iter(buckets)) < oldest:
+            buckets.popitem(last=False)
         # refit when a bucket closes (or while there are few points): cost stays O(1) per packet
         if self._fit_key != key or len(self._buckets) <= 4:
             self._refit()
@@ -176,6 +176,8 @@ class ClockMapper:
     def _refit(self) -> None:
         # buckets are kept sorted by key, hence by x (one point per bucket): no sort needed;
         # the compiled fit is bit-identical to lower_envelope_fit (tests/test_sync_envelope.py)
+        from .envelope_kernel import fit_sorted  # numba: imported on first use only
+
         pts = np.array(list(self._buckets.values()), dtype=np.float64)
         a, b = fit_sorted(pts[:, 0], pts[:, 1], self.max_slope)
         self._a, self._b = float(a), float(b)
