@@ -81,6 +81,12 @@ class LinkFaults:
         Probability that a packet misses a connection event (radio retransmission) and
         leaves one interval later, taking the packets queued behind it along: one-sided
         delay jitter as on a real link (the link layer never reorders).
+    garbage_prob : float
+        Probability that a packet leaves as random bytes of random length (a corrupted
+        notification); logged with fate ``"garbage"``.
+    clock_resets : tuple of float
+        Device true times (s) at which the device clock restarts from 0 (a firmware watchdog
+        reset that keeps the link): later packets carry ``t_device`` relative to the reset.
     """
 
     loss_rate: float = 0.0
@@ -90,6 +96,8 @@ class LinkFaults:
     disconnects: tuple[tuple[float, float], ...] = ()
     conn_interval: float = 0.015
     slip_prob: float = 0.05
+    garbage_prob: float = 0.0
+    clock_resets: tuple[float, ...] = ()
 
     @classmethod
     def from_scenario(cls, scenario: Any, sensor: str) -> LinkFaults:
@@ -113,7 +121,7 @@ class PacketRecord:
     first: int  # index of its first sample in the signals
     n: int
     t_first: float  # true time of its first sample (s)
-    fate: str  # "sent" | "lost"
+    fate: str  # "sent" | "lost" | "garbage"
     rate: float
 
 
@@ -397,17 +405,21 @@ class SimulatedDevice:
                 return
             seq = self._seq
             self._seq += 1
-            if self.garbage:
+            garbled = self.garbage or (
+                self.faults.garbage_prob > 0 and self._rng.random() < self.faults.garbage_prob
+            )
+            if garbled:
                 size = int(self._rng.integers(1, 40))
                 payloads = [self._rng.integers(0, 256, size, dtype=np.uint8).tobytes()]
             else:
-                payloads = enc.encode_all(
-                    sig.acc[i : i + k], sig.gyr[i : i + k], float(sig.t_device[i]), seq
-                )
+                t_dev = float(sig.t_device[i]) - self._clock_offset(sig, float(sig.t[i]))
+                payloads = enc.encode_all(sig.acc[i : i + k], sig.gyr[i : i + k], t_dev, seq)
             fate = self._fate(t_send, k / stream.rate)
+            if fate == "sent" and garbled and not self.garbage:
+                fate = "garbage"
             self.log.append(PacketRecord(seq, i, k, float(sig.t[i]), fate, stream.rate))
             i += k
-            if fate != "sent":
+            if fate == "lost":
                 continue
             if held is None and self.faults.reorder_prob > 0:
                 if self._rng.random() < self.faults.reorder_prob:
@@ -422,6 +434,13 @@ class SimulatedDevice:
         if held is not None:
             for payload in held:
                 await self._send(payload)
+
+    def _clock_offset(self, sig: Signals, t: float) -> float:
+        """Device clock value at the last clock reset before true time ``t`` (0 if none)."""
+        resets = [r for r in self.faults.clock_resets if r <= t]
+        if not resets:
+            return 0.0
+        return float(np.interp(max(resets), sig.t, sig.t_device))
 
     async def _send(self, payload: bytes) -> None:
         transport = self._transport
