@@ -152,9 +152,6 @@ class Acquisition:
         clock_window_s: float = 30.0,
     ) -> None:
         from ..sync import ClockMapper, QuantityPairer
-        from .clip_kernel import reaches_full_scale
-
-        self._reaches_full_scale = reaches_full_scale
 
         self.origin_ns = origin_ns
         self.reorder_window = int(reorder_window)
@@ -486,7 +483,7 @@ class Acquisition:
             st.missing_samples += int(n_missing)
         full_scale = tr.profile.acc_full_scale
         if full_scale and n:
-            if self._reaches_full_scale(block.acc, 0.999 * full_scale):
+            if np.abs(block.acc).max() >= 0.999 * full_scale:
                 flags |= BlockFlags.ACC_CLIPPED
         out.append(
             _stamped_block(

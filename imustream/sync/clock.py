@@ -12,6 +12,7 @@ by ``max_drift_ppm`` so that a short window cannot produce an absurd drift.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import OrderedDict
 
@@ -42,23 +43,24 @@ def lower_envelope_fit(
     return _fit_sorted([p[0] for p in pts], [p[1] for p in pts], max_slope)
 
 
-def _fit_sorted(xs: list[float], ys: list[float], max_slope: float) -> tuple[float, float]:
-    """:func:`lower_envelope_fit` of points already sorted by (x, y), as Python floats."""
-    hx: list[float] = []
-    hy: list[float] = []
-    for px, py in zip(xs, ys, strict=True):
-        if hx and hx[-1] == px:  # same x, sorted by y: the lower one is kept
-            continue
-        # pop while the turn (hull[-2], hull[-1], p) is not counter-clockwise (_cross <= 0)
-        while (
-            len(hx) >= 2
-            and (hx[-1] - hx[-2]) * (py - hy[-2]) - (hy[-1] - hy[-2]) * (px - hx[-2]) <= 0
-        ):
-            hx.pop()
-            hy.pop()
-        hx.append(px)
-        hy.append(py)
-    xm = sum(xs) / len(xs)
+def _hull_add(hx: list[float], hy: list[float], px: float, py: float) -> None:
+    """Add a point (sorted after the previous ones) to a lower convex hull, in place."""
+    if hx and hx[-1] == px:  # same x, sorted by y: the lower one is kept
+        return
+    # pop while the turn (hull[-2], hull[-1], p) is not counter-clockwise
+    while (
+        len(hx) >= 2 and (hx[-1] - hx[-2]) * (py - hy[-2]) - (hy[-1] - hy[-2]) * (px - hx[-2]) <= 0
+    ):
+        hx.pop()
+        hy.pop()
+    hx.append(px)
+    hy.append(py)
+
+
+def _hull_line(
+    hx: list[float], hy: list[float], xm: float, max_slope: float
+) -> tuple[float, float]:
+    """The hull edge supporting the hull at ``xm`` (slope bounded), as ``(a, b)``."""
     b = 0.0
     for i in range(len(hx) - 1):
         b = (hy[i + 1] - hy[i]) / (hx[i + 1] - hx[i])
@@ -67,6 +69,17 @@ def _fit_sorted(xs: list[float], ys: list[float], max_slope: float) -> tuple[flo
     b = max(-max_slope, min(max_slope, b))
     a = min(py - b * px for px, py in zip(hx, hy, strict=True))
     return a, b
+
+
+def _fit_sorted(xs: list[float], ys: list[float], max_slope: float) -> tuple[float, float]:
+    """:func:`lower_envelope_fit` of points already sorted by (x, y), as Python floats."""
+    hx: list[float] = []
+    hy: list[float] = []
+    total = 0.0
+    for px, py in zip(xs, ys, strict=True):
+        _hull_add(hx, hy, px, py)
+        total += px  # sequential, as ClockMapper's incremental refit continues it
+    return _hull_line(hx, hy, total / len(xs), max_slope)
 
 
 class ClockMapper:
@@ -112,6 +125,12 @@ class ClockMapper:
         self._b = 0.0
         self._x_last = 0.0
         self._fit_key: int | None = None
+        # hull, sum of x and count of every bucket but the newest: lets a new lowest point in
+        # the newest bucket refit in O(hull) instead of O(window); None when out of date
+        self._prefix: tuple[list[float], list[float], float, int] | None = None
+        # True while the buckets are in x order (a bucket opened after a later one, e.g. by a
+        # reordered packet, is appended out of order; the fit then sorts its points)
+        self._in_order = True
         self.n_observations = 0
 
     @property
@@ -160,27 +179,59 @@ class ClockMapper:
         old = buckets.get(key)
         if old is None or y < old[1]:
             buckets[key] = (x, y)
-            if old is None and next(reversed(buckets)) != key:
+            newest = next(reversed(buckets))
+            if old is None or newest != key:  # the buckets before the newest changed
+                self._prefix = None
+            if old is None and len(buckets) > 1 and self._in_order:
+                keys = reversed(buckets)
+                next(keys)
+                self._in_order = next(keys) < key
+            if old is None and newest != key:
                 buckets = self._buckets = OrderedDict(sorted(buckets.items()))
         oldest = key - self._window_buckets
         while buckets and next(iter(buckets)) < oldest:
             buckets.popitem(last=False)
+            self._prefix = None
         # refit when a bucket closes (or while there are few points): cost stays O(1) per packet
         if self._fit_key != key or len(self._buckets) <= 4:
             self._refit()
             self._fit_key = key
         elif y < self._a + self._b * x - 1e-7:  # a point below the line: the fit must move
-            self._refit()
+            if self._prefix is not None and next(reversed(buckets)) == key:
+                self._refit_newest()
+            else:
+                self._refit()
         return new_segment
 
     def _refit(self) -> None:
-        # buckets are kept sorted by key, hence by x (one point per bucket): no sort needed;
-        # the compiled fit is bit-identical to lower_envelope_fit (tests/test_sync_envelope.py)
-        from .envelope_kernel import fit_sorted  # numba: imported on first use only
+        # buckets are kept sorted by key, hence by x (one point per bucket): no sort needed
+        pts = list(self._buckets.values())
+        if not self._in_order:
+            self._prefix = None
+            pts.sort()
+            self._a, self._b = _fit_sorted([p[0] for p in pts], [p[1] for p in pts], self.max_slope)
+            keys = list(self._buckets)  # back in order once the stray bucket left the window?
+            self._in_order = all(k0 < k1 for k0, k1 in itertools.pairwise(keys))
+            return
+        hx: list[float] = []
+        hy: list[float] = []
+        total = 0.0
+        for px, py in pts[:-1]:
+            _hull_add(hx, hy, px, py)
+            total += px
+        self._prefix = (hx[:], hy[:], total, len(pts) - 1)
+        px, py = pts[-1]
+        _hull_add(hx, hy, px, py)
+        total += px
+        self._a, self._b = _hull_line(hx, hy, total / len(pts), self.max_slope)
 
-        pts = np.array(list(self._buckets.values()), dtype=np.float64)
-        a, b = fit_sorted(pts[:, 0], pts[:, 1], self.max_slope)
-        self._a, self._b = float(a), float(b)
+    def _refit_newest(self) -> None:
+        """:meth:`_refit` when only the newest bucket changed (same result, exactly)."""
+        hx, hy, total, n = self._prefix  # type: ignore[misc]
+        hx, hy = hx[:], hy[:]
+        px, py = next(reversed(self._buckets.values()))
+        _hull_add(hx, hy, px, py)
+        self._a, self._b = _hull_line(hx, hy, (total + px) / (n + 1), self.max_slope)
 
     def line(self) -> tuple[float, float, float, float]:
         """``(d0, h0, a, b)``: :meth:`to_host` is ``h0 + x + (a + b * x)``, ``x = t - d0``.
