@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import DecodeError
 from ..types import Gap, LinkState, SampleBlock, StateChange
 from .h5sink import SampleSink
 from .logreader import LogContents, RawStream
@@ -131,7 +132,7 @@ class _PacketIndex:
         if p + 1 < host.size and host[p + 1] == host[p]:
             q = p
             while q < host.size and host[q] == host[p]:
-                if not self.used[q] and _same_packet(self.decode(self.raw.payload(q)), b):
+                if not self.used[q] and self._holds(q, b):
                     p = q
                     break
                 q += 1
@@ -139,3 +140,10 @@ class _PacketIndex:
         if b.seq is not None:
             self.seq[p] = b.seq
         return p
+
+    def _holds(self, q: int, b: SampleBlock) -> bool:
+        # a corrupted notification that arrived with the block's own cannot be it
+        try:
+            return _same_packet(self.decode(self.raw.payload(q)), b)
+        except DecodeError:
+            return False
