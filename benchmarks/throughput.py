@@ -275,8 +275,7 @@ def main(argv=None) -> int:
     cols = ("blocks", "staging", "added latency", "sensor-samples/s", "x real time", "target")
     for col in (*cols, "steps", "sosfilt-per-chunk samples/s", "pipeline / sosfilt"):
         table.add_column(col, justify="right")
-    latency = None
-    for chunk, kw, target in (
+    configs = (
         (1, {}, 2e5),
         (7, {}, None),
         (64, {}, 2e6),
@@ -285,10 +284,21 @@ def main(argv=None) -> int:
         (n_frames, {"keep_s": args.seconds + 10, "stall_s": math.inf}, None),
         (1, {"min_batch": 8}, None),
         (1, {"min_batch": 1}, None),
-    ):
-        blocks = _blocks(run, chunk)
-        sec, out = _pipeline_time(blocks, args.repeat, **kw)
-        _, ref = _filter_times(run, chunk, args.repeat)
+    )
+    blocks = {c: _blocks(run, c) for c in {c for c, _, _ in configs}}
+    # rounds over all configurations, best per configuration: a burst of load from the
+    # machine's other users then spoils one repetition of each, not all repetitions of one
+    best = [math.inf] * len(configs)
+    best_ref = [math.inf] * len(configs)
+    outs: list[PipelineOutput] = [PipelineOutput()] * len(configs)
+    for _ in range(args.repeat):
+        for j, (chunk, kw, _) in enumerate(configs):
+            sec, outs[j] = _pipeline_time(blocks[chunk], 1, **kw)
+            best[j] = min(best[j], sec)
+            best_ref[j] = min(best_ref[j], _filter_times(run, chunk, 1)[1])
+    latency = None
+    for j, (chunk, kw, target) in enumerate(configs):
+        sec, ref, out = best[j], best_ref[j], outs[j]
         rate = n_total / sec
         ref_rate = n_total / ref
         mb = kw.get("min_batch", 32)
