@@ -241,11 +241,16 @@ class Acquisition:
         st.packets += 1
         blocks = [block] if tr.pairer is None else tr.pairer.push(block)
         out: list[SampleBlock | Gap] = []
+        host_ns = int(host_ns)
         for b in blocks:
-            held = self._stamp(tr, int(host_ns), b)
-            if held is not None:
-                self._push(tr, held)
-                out += self._release(tr, now_ns=int(host_ns))
+            held = self._stamp(tr, host_ns, b)
+            if held is None:
+                continue
+            if not tr.held and self._ready(tr, held, 1, host_ns, False):
+                out += self._emit(tr, held)  # the usual case: in order, released on arrival
+                continue
+            self._push(tr, held)
+            out += self._release(tr, now_ns=host_ns)
         return out
 
     def flush(self) -> list[SampleBlock | Gap]:
@@ -380,30 +385,31 @@ class Acquisition:
         self, tr: _Track, now_ns: int | None = None, flush: bool = False
     ) -> list[SampleBlock | Gap]:
         out: list[SampleBlock | Gap] = []
-        ordered = tr.seq_mod is not None or tr.has_time
         held = tr.held
         while held:
             h = held[0]
-            if tr.pending_segment and not flush:
-                # after a reconnect: wait a moment so the first packet of the segment is the
-                # earliest one (the link may deliver the first few out of order)
-                ready = len(held) > self.reorder_window or (
-                    now_ns is not None and now_ns - h.host_ns >= self.reorder_hold_ns
-                )
-            else:
-                ready = (
-                    flush
-                    or not ordered
-                    or self._expected(tr, h)
-                    or (tr.last_useq is None and tr.last_tdev is None and not tr.pending_segment)
-                    or len(held) > self.reorder_window
-                    or (now_ns is not None and now_ns - h.host_ns >= self.reorder_hold_ns)
-                )
-            if not ready:
+            if not self._ready(tr, h, len(held), now_ns, flush):
                 break
             self._pop(tr)
             out += self._emit(tr, h)
         return out
+
+    def _ready(self, tr: _Track, h: _Held, n_held: int, now_ns: int | None, flush: bool) -> bool:
+        """May ``h``, the earliest of ``n_held`` held packets, be released now?"""
+        if tr.pending_segment and not flush:
+            # after a reconnect: wait a moment so the first packet of the segment is the
+            # earliest one (the link may deliver the first few out of order)
+            return n_held > self.reorder_window or (
+                now_ns is not None and now_ns - h.host_ns >= self.reorder_hold_ns
+            )
+        return (
+            flush
+            or not (tr.seq_mod is not None or tr.has_time)
+            or self._expected(tr, h)
+            or (tr.last_useq is None and tr.last_tdev is None and not tr.pending_segment)
+            or n_held > self.reorder_window
+            or (now_ns is not None and now_ns - h.host_ns >= self.reorder_hold_ns)
+        )
 
     # ------------------------------------------------------------------ output
     def _emit(self, tr: _Track, h: _Held) -> list[SampleBlock | Gap]:
