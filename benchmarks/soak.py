@@ -129,6 +129,17 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
+def _quiet_offscreen_warnings() -> None:
+    """Drop the offscreen platform's per-frame 'propagateSizeHints' warning."""
+    from pyqtgraph.Qt import QtCore
+
+    def handler(mode, context, message):
+        if "propagateSizeHints" not in message:
+            sys.stderr.write(message + "\n")
+
+    QtCore.qInstallMessageHandler(handler)
+
+
 def _slow_disk(recorder, every: int, stall_s: float) -> list[int]:
     """Make every ``every``-th write of the recorder's session log stall ``stall_s`` s."""
     writer = recorder._writer
@@ -215,6 +226,7 @@ def run_soak(
         from imustream.viz.dashboard import Dashboard
 
         app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+        _quiet_offscreen_warnings()
         win = Dashboard(feed, fps=30)
         win.show()
         win.start()
