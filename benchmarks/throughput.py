@@ -34,7 +34,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from imustream.dsp.event_stage import PelvisEventStage, ShoeEventStage
+from imustream.dsp.event_stage import ShoeEventStage
 from imustream.dsp.filters import StreamingFilter, butter_sos
 from imustream.dsp.orientation import OrientationFilter
 from imustream.dsp.pelvis_events import PelvisEventDetector
@@ -178,13 +178,6 @@ def _filter_times(run, chunk: int, repeat: int) -> tuple[float, float]:
     return _best(ours, repeat), _best(scipy_ref, repeat)
 
 
-class _PelvisKernel(PelvisEventStage):
-    """The pelvis event stage with the detectors' ``process(acc, gyr)`` call signature."""
-
-    def process(self, acc, gyr):
-        return super().process(np.ascontiguousarray(acc))
-
-
 def _stage_times(run, chunk: int, repeat: int) -> dict[str, float]:
     """Seconds per stage over the whole run (one sensor each)."""
     p, sl = run.sensors["pelvis"], run.sensors["shoe_left"]
@@ -193,7 +186,6 @@ def _stage_times(run, chunk: int, repeat: int) -> dict[str, float]:
         "orientation (pelvis)": (lambda: OrientationFilter(FS), p),
         "pelvis events": (lambda: PelvisEventDetector(FS), p),
         "shoe events (one shoe)": (lambda: ShoeEventDetector(FS), sl),
-        "pelvis events, kernel as the Pipeline calls it": (lambda: _PelvisKernel(FS), p),
         "shoe events, kernel as the Pipeline calls it": (lambda: ShoeEventStage(FS), sl),
     }
     out = {}

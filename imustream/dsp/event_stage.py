@@ -1,26 +1,25 @@
-"""Event detection inside the Pipeline: the detector kernels called with reused outputs.
+"""Event detection inside the Pipeline, events in arrays (kind, sample index, side, emitted).
 
-:class:`~imustream.dsp.shoe_events.ShoeEventDetector` and
-:class:`~imustream.dsp.pelvis_events.PelvisEventDetector` validate and copy every block and
-build a list of tuples; the Pipeline has validated its blocks already (shape, NaN/inf), so per
-batch it only needs the kernel call. These stages run the same kernels with the same
-parameters and state (results are identical, tested) into output arrays allocated once.
+:class:`~imustream.dsp.shoe_events.ShoeEventDetector` validates and copies every block and
+builds a list of tuples around one kernel call; the Pipeline has validated its blocks already
+(shape, NaN/inf), so :class:`ShoeEventStage` calls that kernel itself with the same parameters
+and state into output arrays allocated once (identical events, tested). The pelvis detector
+combines kernels in Python, so :class:`PelvisEventStage` runs the detector class itself.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .kernels import pelvis_events as _pk
 from .kernels import shoe_events as _sk
 
 __all__ = ["IC", "SIDE_LEFT", "SIDE_RIGHT", "TO", "PelvisEventStage", "ShoeEventStage"]
 
-IC = _pk.IC
-TO = _pk.TO
-SIDE_LEFT = _pk.SIDE_LEFT
-SIDE_RIGHT = _pk.SIDE_RIGHT
-assert (_sk.IC, _sk.TO) == (IC, TO)
+IC = _sk.IC
+TO = _sk.TO
+SIDE_LEFT = 0
+SIDE_RIGHT = 1
+_SIDE_CODE = {"left": SIDE_LEFT, "right": SIDE_RIGHT, None: -1}
 
 
 class _Outputs:
@@ -68,28 +67,37 @@ class ShoeEventStage(_Outputs):
 
 
 class PelvisEventStage(_Outputs):
-    """Pelvis IC/TO/side kernel (all three accelerometer axes); see :class:`ShoeEventStage`.
+    """The pelvis detector's events in the same arrays as :class:`ShoeEventStage`.
 
-    ``side[j]`` is ``SIDE_LEFT``, ``SIDE_RIGHT`` or ``-1`` (unknown).
+    Runs :class:`~imustream.dsp.pelvis_events.PelvisEventDetector` itself (not its kernel): the
+    detector combines more than one kernel in Python, so the Pipeline follows whatever it
+    does. ``side[j]`` is ``SIDE_LEFT``, ``SIDE_RIGHT`` or ``-1`` (unknown).
     """
 
-    def __init__(self, fs: float) -> None:
-        self.params = _pk.make_params(float(fs), sides=True)
-        self.state = _pk.new_state(self.params)
-        super().__init__(2 * 64 + _pk.QUEUE)
+    def __init__(self, fs: float, has_gyr: bool = True) -> None:
+        from .pelvis_events import PelvisEventDetector
+
+        self.has_gyr = bool(has_gyr)
+        self.detector = PelvisEventDetector(float(fs), has_gyr=self.has_gyr)
+        super().__init__(64)
 
     def reset(self) -> None:
         """Forget everything; sample indices restart at 0."""
-        self.state = _pk.new_state(self.params)
+        self.detector.reset()
 
-    def process(self, acc: np.ndarray) -> int:
-        """Feed finite, C-contiguous float64 ``acc`` (n, 3); return the event count."""
-        self.room(2 * acc.shape[0] + _pk.QUEUE)
-        return _pk.pelvis_events(
-            self.params, self.state, acc, self.kind, self.idx, self.side, self.emit
-        )
+    def process(self, acc: np.ndarray, gyr: np.ndarray) -> int:
+        """Feed finite ``acc``, ``gyr`` (n, 3) (``gyr`` unused without a gyro); return the count."""
+        return self._store(self.detector.process(acc, gyr if self.has_gyr else None))
 
     def flush(self) -> int:
         """End of stream: every held-back event (sides unknown if forward was not learnt)."""
-        self.room(_pk.QUEUE)
-        return _pk.pelvis_flush(self.params, self.state, self.kind, self.idx, self.side, self.emit)
+        return self._store(self.detector.flush())
+
+    def _store(self, events: list[tuple[str, float, str | None, int]]) -> int:
+        self.room(len(events))
+        for j, (kind, idx, side, emit) in enumerate(events):
+            self.kind[j] = IC if kind == "ic" else TO
+            self.idx[j] = idx
+            self.side[j] = _SIDE_CODE[side]
+            self.emit[j] = emit
+        return len(events)

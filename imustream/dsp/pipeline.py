@@ -77,7 +77,9 @@ class _SensorState:
         self.fs = fs
         self.has_gyr = has_gyr
         self.timeline = Timeline(fs, 2, keep_s)
-        self.detector = PelvisEventStage(fs) if sensor is Sensor.PELVIS else ShoeEventStage(fs)
+        self.detector = (
+            PelvisEventStage(fs, has_gyr) if sensor is Sensor.PELVIS else ShoeEventStage(fs)
+        )
         self.values = np.empty((64, 2))  # reused per batch: |acc| (shoes), clipped flag
         self.det_base = 0  # timeline index of the detector's sample 0
         self.gaps: list[tuple[float, float]] = []
@@ -320,12 +322,9 @@ class Pipeline:
             st.has_events = False
         st.n_clipped += n_clipped
         st.timeline.append(t, values)
-        if st.sensor is Sensor.PELVIS:
-            if self.pelvic is not None:
-                self.pelvic.process(t, acc, gyr)
-            found = st.detector.process(acc)
-        else:
-            found = st.detector.process(acc, gyr)
+        if st.sensor is Sensor.PELVIS and self.pelvic is not None:
+            self.pelvic.process(t, acc, gyr)
+        found = st.detector.process(acc, gyr)
         new = self._emit_events(st, found, out) if found else 0
         watermark = self._watermark()
         if new or watermark >= self._advanced_at + _ADVANCE_EVERY:

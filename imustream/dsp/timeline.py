@@ -67,8 +67,8 @@ class Timeline:
     def window(self, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
         """Views of the samples with ``t0 <= t <= t1`` (times, values)."""
         t = self._t[: self._n]
-        i0 = int(np.searchsorted(t, t0, side="left"))
-        i1 = int(np.searchsorted(t, t1, side="right"))
+        i0 = int(t.searchsorted(t0, side="left"))
+        i1 = int(t.searchsorted(t1, side="right"))
         return t[i0:i1], self._v[i0:i1]
 
     def time_at(self, index: float) -> float:
