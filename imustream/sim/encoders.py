@@ -187,6 +187,9 @@ def _bits_needed(values: np.ndarray) -> int:
     )
 
 
+_BIT_INDEX = np.arange(64, dtype=np.int64)
+
+
 def encode_delta_frames(samples: np.ndarray, resolution: int = 16) -> bytes:
     """Delta-compress integer samples (n, channels) the way Polar devices do.
 
@@ -199,14 +202,14 @@ def encode_delta_frames(samples: np.ndarray, resolution: int = 16) -> bytes:
     out = bytearray()
     for v in samples[0]:
         out += int(v).to_bytes(ref_bytes, "little", signed=True)
-    deltas = np.diff(samples, axis=0)
+    deltas = samples[1:] - samples[:-1]  # np.diff(samples, axis=0) without its overhead
     for start in range(0, n - 1, 255):
         chunk = deltas[start : start + 255]
         width = _bits_needed(chunk)
         if width > 32:
             raise ValueError("a delta does not fit the 32-bit maximum delta width")
         twos = chunk.reshape(-1) & ((1 << width) - 1)
-        bits = (twos[:, None] >> np.arange(width)) & 1
+        bits = (twos[:, None] >> _BIT_INDEX[:width]) & 1
         out += bytes([width, chunk.shape[0]])
         out += np.packbits(bits.reshape(-1).astype(np.uint8), bitorder="little").tobytes()
     return bytes(out)
