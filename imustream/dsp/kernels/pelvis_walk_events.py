@@ -94,9 +94,9 @@ class WalkParams(NamedTuple):
     max_hold: int
     bout_gap: int
     thr_abs: float = 10.0  # m/s^3, minimum peak of s
-    thr_rel: float = 0.3  # fraction of the typical peak
+    thr_rel: float = 0.45  # fraction of the typical peak
     amp_decay: float = 0.125  # per accepted peak
-    w_fwd: float = 0.0  # weight of the forward-acceleration drop
+    w_fwd: float = 0.5  # weight of the forward-acceleration drop
     replace_frac: float = 1.0  # a later peak within hold replaces one this much higher
     flight_frac: float = 0.5
     side_forget: float = 0.6
@@ -150,6 +150,7 @@ class WalkState(NamedTuple):
     z_fast: np.ndarray  # flight low-pass state (1, sections, 2)
     cs_ring: np.ndarray  # (ring, 3) running acc sum before each sample
     flight: np.ndarray  # (ring,) 1 where the smoothed vertical acc was in flight
+    sv_ring: np.ndarray  # (ring,) vertical-only derivative per centre sample
     q_idx: np.ndarray  # (QUEUE,) held-back ICs
     q_pre: np.ndarray  # (QUEUE, 3) mean acc in the side-cue window
     c_idx: np.ndarray  # (CAL_QUEUE,) ICs awaiting forward calibration
@@ -169,6 +170,7 @@ def new_walk_state(p: WalkParams) -> WalkState:
         z_fast=np.zeros((1, p.sos_fast.shape[0], 2)),
         cs_ring=np.zeros((p.ring, 3)),
         flight=np.zeros(p.ring, dtype=np.int8),
+        sv_ring=np.zeros(p.ring),
         q_idx=np.zeros(QUEUE),
         q_pre=np.zeros((QUEUE, 3)),
         c_idx=np.zeros(CAL_QUEUE, dtype=np.int64),
@@ -265,7 +267,14 @@ def _accept(st, p, n, buf):
     st.q_pre[jq, 2] = buf[2]
     iv[_I_Q_TAIL] += 1
     if iv[_I_C_TAIL] - iv[_I_C_HEAD] < CAL_QUEUE:
-        st.c_idx[iv[_I_C_TAIL] % CAL_QUEUE] = i_ic
+        # anchor the braking windows at the steepest vertical rise near the IC, which does not
+        # depend on the forward estimate (else a wrong forward sign could reinforce itself)
+        m = n - 1 - p.delay
+        best = i_ic
+        for j in range(max(0, i_ic - p.hold), min(m, i_ic + p.hold) + 1):
+            if st.sv_ring[j % p.ring] > st.sv_ring[best % p.ring]:
+                best = j
+        st.c_idx[iv[_I_C_TAIL] % CAL_QUEUE] = best
         iv[_I_C_TAIL] += 1
 
 
@@ -321,10 +330,14 @@ def pelvis_walk_events(
             f[_F_LAST_FLIGHT] = n
         if n >= L - 1:
             m = n - p.delay  # centre sample of the FIR
-            s = 0.0
+            sv = 0.0
+            sf = 0.0
             for lag in range(L):
                 j = (n - lag) % L
-                s += p.taps_d[lag] * (st.x_v[j] - p.w_fwd * st.x_f[j])
+                sv += p.taps_d[lag] * st.x_v[j]
+                sf += p.taps_d[lag] * st.x_f[j]
+            st.sv_ring[m % p.ring] = sv
+            s = sv - p.w_fwd * sf
             s1 = f[_F_S1]
             s2 = f[_F_S2]
             if n >= L + 1 and s2 < s1 and s1 >= s:
