@@ -42,6 +42,8 @@ SLEW_MIN_ADVANCE = 0.5
 #: Consecutive undecodable packets after which a sensor is reported as sending the wrong data.
 WRONG_PROFILE_AFTER = 10
 
+_max_reduce = np.maximum.reduce
+
 
 def unwrap_near(raw: float, reference: float, modulus: float) -> float:
     """The value ``raw + k * modulus`` closest to ``reference``."""
@@ -489,7 +491,8 @@ class Acquisition:
             st.missing_samples += int(n_missing)
         full_scale = tr.profile.acc_full_scale
         if full_scale and n:
-            if np.abs(block.acc).max() >= 0.999 * full_scale:
+            # np.abs(acc).max() without ndarray.max's Python wrapper (same reduction)
+            if _max_reduce(np.abs(block.acc), axis=None) >= 0.999 * full_scale:
                 flags |= BlockFlags.ACC_CLIPPED
         out.append(
             _stamped_block(
