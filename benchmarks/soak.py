@@ -82,7 +82,9 @@ def make_plan(duration: float, seed: int, disconnect_every_s: float = 20.0) -> F
         while t < duration - 10.0:
             length = rng.uniform(0.5, 3.0)
             windows.append((round(t, 3), round(t + length, 3)))
-            t += length + rng.exponential(disconnect_every_s)
+            # >= 5 s apart: a window that starts while the link is still reconnecting from the
+            # previous one drops nothing (it only prolongs the outage)
+            t += length + 5.0 + rng.exponential(max(disconnect_every_s - 5.0, 0.1))
         disconnects[sensor] = tuple(windows)
     lost_at = round(0.85 * duration, 3)
     # the lost sensor has no out-of-range windows after it is gone
@@ -108,6 +110,8 @@ class SoakResult:
     frames: int = 0
     recorder_dropped: dict = field(default_factory=dict)
     slow_writes: int = 0
+    speed: float = math.inf
+    origin_s: float = 0.0
 
     @property
     def x_real_time(self) -> float:
@@ -209,8 +213,10 @@ def run_soak(
     source = ble_source(
         targets, backend, speed=speed, setup=setup, teardown=teardown, stop_after=duration
     )
-    source = dataclasses.replace(source, origin_ns=0)  # the virtual clock starts at 0
     ble = source.extra["ble"]
+    # session origin: now on the BLE loop's clock (virtual, starts at 0; t0_ns = 0 would read
+    # as "unset" in the offline tools, so never 0)
+    source = dataclasses.replace(source, origin_ns=max(1, ble.now_ns()))
     feed = LiveFeed(SENSORS, keep_s=30.0, max_rate_hz=rate)
     worker = LiveWorker(source, feed)
     worker.warm_up()
@@ -257,6 +263,7 @@ def run_soak(
             )
         time.sleep(0.01 if app is None else 0.005)
     res.wall_s = time.perf_counter() - t0
+    res.speed = speed
     source.stop()
     if worker.error is not None:
         raise RuntimeError(f"live worker failed: {worker.error!r}") from worker.error
@@ -274,6 +281,7 @@ def run_soak(
     res.high_water = hw
     res.samples.append({**res.samples[-1], "wall": res.wall_s, "rss_mb": rss_mb()})
     log(f"live run: {duration:.0f} s simulated in {res.wall_s:.1f} s wall")
+    res.origin_s = source.origin_ns / 1e9
     account(res, devices, plan, feed, log)
     return res
 
@@ -282,6 +290,32 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """Start/stop indices of the runs of True in ``mask``."""
     d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
     return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True))
+
+
+def _missing_packets(sensor: str, dev, d, states) -> list[str]:
+    """Describe the sent packets whose samples are not in the file (by device time)."""
+    sig = dev.signals(next(iter(dev._signals)))
+    have = np.sort(d.t_device * 1000.0)
+    out = []
+    for p in dev.log:
+        if p.fate != "sent":
+            continue
+        t_dev = float(sig.t_device[p.first]) - dev._clock_offset(sig, p.t_first)
+        k = np.searchsorted(have, t_dev * 1000.0)
+        near_ms = have[max(k - 1, 0) : k + 1] - t_dev * 1000.0
+        if not np.any(np.abs(near_ms) <= 1.5):
+            st = states["sensor"] == sensor
+            near = np.argmin(np.abs(states["time"][st] - p.t_first)) if np.any(st) else None
+            what = (
+                f"{states['state'][st][near]} at {states['time'][st][near]:.3f} s"
+                if near is not None
+                else "no state"
+            )
+            out.append(
+                f"{sensor}: packet seq {p.seq} (true time {p.t_first:.3f} s, {p.n} samples) "
+                f"sent but not in the file; nearest link state: {what}"
+            )
+    return out[:10]
 
 
 def account(res: SoakResult, devices, plan: FaultPlan, feed, log=print) -> None:
@@ -318,6 +352,7 @@ def account(res: SoakResult, devices, plan: FaultPlan, feed, log=print) -> None:
                 )
             if d.n != sent_samples:
                 problems.append(f"{sensor}: device sent {sent_samples} samples, file has {d.n}")
+                problems += _missing_packets(sensor, dev, d, states)
             if int(np.sum(~ok)) < n_garbage:
                 problems.append(
                     f"{sensor}: {n_garbage} garbage packets, {int(np.sum(~ok))} undecoded"
@@ -327,7 +362,8 @@ def account(res: SoakResult, devices, plan: FaultPlan, feed, log=print) -> None:
             g = gaps["sensor"] == sensor
             g_start, g_end = gaps["start"][g], gaps["end"][g]
             bad = (fates == "lost") | (fates == "garbage")
-            t_first = np.array([p.t_first for p in logp])
+            # device true time -> session time (BLE loop clock - origin)
+            t_first = np.array([p.t_first for p in logp]) + dev._power_on - res.origin_s
             for a, b in _runs(bad):
                 t_mid = 0.5 * (t_first[a] + t_first[b - 1])
                 counts["loss_run"] = counts.get("loss_run", 0) + 1
@@ -339,14 +375,15 @@ def account(res: SoakResult, devices, plan: FaultPlan, feed, log=print) -> None:
             )
             st = states["sensor"] == sensor
             windows = [w for w in dev.faults.disconnects if w[0] < res.duration]
-            n_lost_states = int(np.sum(st & (states["state"] == "lost")))
+            t_lost = states["time"][st & (states["state"] == "lost")]
             counts["disconnect"] = counts.get("disconnect", 0) + len(windows)
-            if n_lost_states < len(windows):
-                problems.append(
-                    f"{sensor}: {len(windows)} out-of-range windows, {n_lost_states} 'lost' states"
-                )
+            shift = dev._power_on - res.origin_s
+            for a, b in windows:
+                if not np.any((t_lost >= a + shift - 0.2) & (t_lost <= b + shift + 0.2)):
+                    problems.append(f"{sensor}: out of range {a:.2f}-{b:.2f} s, no 'lost' state")
             if sensor == plan.lost_sensor:
-                after = d.t_session[d.t_session > plan.lost_at + 0.5]
+                gone = plan.lost_at + dev._power_on - res.origin_s
+                after = d.t_session[d.t_session > gone + 0.5]
                 if after.size:
                     problems.append(f"{sensor}: samples after it was gone ({after.size})")
             if plan.clock_reset[0] == sensor:
