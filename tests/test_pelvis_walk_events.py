@@ -55,8 +55,6 @@ def reference_walk_ics(acc: np.ndarray, p: kernel.WalkParams) -> list[float]:
     flight = ss.sosfilt(p.sos_fast, av) + gm < p.flight_frac * gm
     ics = []
     last_ic, amp, n_peaks, cand = -1e18, 0.0, 0, None
-    last_flight = -1e18
-    flights = np.flatnonzero(flight)
 
     def accept(c):
         nonlocal last_ic, amp, n_peaks
@@ -68,14 +66,11 @@ def reference_walk_ics(acc: np.ndarray, p: kernel.WalkParams) -> list[float]:
 
     for m in range(d + 2, n - d):
         pk = m - 1
-        upto = m + d  # flight samples known when the centre is m
-        k = np.searchsorted(flights, upto, side="right")
-        last_flight = flights[k - 1] if k else -1e18
         s2, s1, s0 = s[m - 2], s[m - 1], s[m]
         if s2 < s1 >= s0:
             den = s2 - 2 * s1 + s0
             off = 0.0 if den == 0 else min(0.5, max(-0.5, 0.5 * (s2 - s0) / den))
-            run = last_flight >= pk - p.run_window or pk < p.warmup
+            run = pk < p.warmup or flight[max(0, pk - p.run_window) : pk + 1].any()
             if s1 > max(p.thr_abs, p.thr_rel * amp) and pk - last_ic >= p.refractory:
                 if cand is None or s1 > p.replace_frac * cand[1]:
                     cand = (pk + off, s1, run)
@@ -189,6 +184,8 @@ def test_flight_history_errors():
     assert not det.flight_before(40)
     with pytest.raises(ValueError, match="flight history"):
         det.flight_before(60)  # not fed yet
+    with pytest.raises(ValueError, match="flight history"):
+        det.flight_before(40, until=50)
     with pytest.raises(ValueError, match="fs"):
         PelvisWalkDetector(0.0)
     with pytest.raises(ValueError, match="shape"):

@@ -113,7 +113,12 @@ class PelvisEventDetector:
 
     def _merge(self, running, walking) -> list[tuple[str, float, str | None, int]]:
         """Running-kernel ICs after a flight phase (and its TOs) + walking ICs, by emission."""
-        kept = [e for e in running if e[0] == "to" or self._walk.flight_before(e[1])]
+        # flight between 0.5 s before the IC and its emission (the rise out of flight passed
+        # 1 g), i.e. what the walking kernel calls a running step, known for any chunking
+        last = self.samples_seen - 1  # flush() reports emission at samples_seen
+        kept = [
+            e for e in running if e[0] == "to" or self._walk.flight_before(e[1], min(e[3], last))
+        ]
         kept += [("ic", idx, side, emit) for idx, side, emit in walking]
         return sorted(kept, key=lambda e: e[3])  # stable: same order for any chunking
 

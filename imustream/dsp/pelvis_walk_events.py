@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .kernels import pelvis_walk_events as _k
@@ -57,12 +59,15 @@ class PelvisWalkDetector:
         out = self._out(_k.QUEUE + 1)
         return self._events(out, _k.pelvis_walk_flush(self.params, self._state, *out))
 
-    def flight_before(self, index: float, window_s: float = 0.35) -> bool:
-        """Whether the vertical acceleration was in flight (< 0.5 g) in the ``window_s`` before
-        sample ``index`` (an event at or before the newest sample, at most ~9 s old)."""
-        r = _k.flight_near(self.params, self._state, float(index), round(window_s * self.fs))
+    def flight_before(self, index: float, until: int | None = None, window_s: float = 0.5) -> bool:
+        """Whether the vertical acceleration was in flight (20 Hz low-pass < 0.5 g) in samples
+        ``[index - window_s, until]`` (``until`` defaults to ``index``; it must have been fed,
+        and the span must be within the last ~9 s)."""
+        a = math.floor(index) - round(window_s * self.fs)
+        b = math.floor(index) if until is None else int(until)
+        r = _k.flight_near(self.params, self._state, a, b)
         if r < 0:
-            raise ValueError(f"sample {index} is not within the kept flight history")
+            raise ValueError(f"samples {a}..{b} are not within the kept flight history")
         return r == 1
 
     @staticmethod

@@ -18,7 +18,7 @@ across each IC (forward = -sum over ICs of the horizontal mean acceleration afte
 before); until forward is known the forward term is 0 (vertical only) and events wait.
 
 Running steps (a 20 Hz low-pass of the vertical acceleration fell below ``flight_frac`` g, a
-flight phase, within ``run_window`` before the peak: the criterion of :mod:`.pelvis_events`)
+flight phase, within ``run_window`` (0.5 s) before the peak, as in :mod:`.pelvis_events`)
 are not emitted here; flight samples are marked in a ring so that the caller can keep the
 running detector's events for them (:func:`flight_near`).
 
@@ -57,8 +57,7 @@ _F_LAST_IC = 13  # index of the last accepted peak (walking or running)
 _F_AMP = 14  # typical accepted peak height
 _F_SCORE = 15  # side evidence
 _F_LAST_OUT = 16  # index of the last emitted IC
-_F_LAST_FLIGHT = 17
-_N_F = 18
+_N_F = 17
 
 # int state indices
 _I_N = 0
@@ -126,7 +125,7 @@ def make_walk_params(
         delay=delay,
         hold=max(1, round(0.25 * fs)),
         refractory=max(1, round(0.4 * fs)),
-        run_window=max(1, round(0.35 * fs)),
+        run_window=max(1, round(0.5 * fs)),
         warmup=round(0.3 * fs),
         grav_window=max(1, round(4.0 * fs)),
         ring=max(16, round(10.0 * fs)),
@@ -161,7 +160,6 @@ def new_walk_state(p: WalkParams) -> WalkState:
     f = np.zeros(_N_F)
     f[_F_LAST_IC] = -1e18
     f[_F_LAST_OUT] = -1e18
-    f[_F_LAST_FLIGHT] = -1e18
     return WalkState(
         f=f,
         i=np.zeros(_N_I, dtype=np.int64),
@@ -214,6 +212,15 @@ def _axes(st, p, fwd, lat):
     lat[1] = uz * fwd[0] - ux * fwd[2]
     lat[2] = ux * fwd[1] - uy * fwd[0]
     return True
+
+
+@njit(cache=True, nogil=True)
+def _flight_in(st, p, a, b):
+    """Whether a flight sample lies in [a, b] (samples already fed and still in the ring)."""
+    for j in range(max(0, a), b + 1):
+        if st.flight[j % p.ring] == 1:
+            return True
+    return False
 
 
 @njit(cache=True, nogil=True)
@@ -327,7 +334,6 @@ def pelvis_walk_events(
         st.flight[n % p.ring] = 0
         if sos_step(p.sos_fast, st.z_fast, 0, av) + gm < p.flight_frac * gm:
             st.flight[n % p.ring] = 1
-            f[_F_LAST_FLIGHT] = n
         if n >= L - 1:
             m = n - p.delay  # centre sample of the FIR
             sv = 0.0
@@ -352,14 +358,16 @@ def pelvis_walk_events(
                             f[_F_CAND_IDX] = idx
                             f[_F_CAND_VAL] = s1
                             iv[_I_CAND_RUN] = (
-                                1 if f[_F_LAST_FLIGHT] >= pk - p.run_window or pk < p.warmup else 0
+                                1
+                                if pk < p.warmup or _flight_in(st, p, pk - p.run_window, pk)
+                                else 0
                             )
                     else:
                         iv[_I_HAS_CAND] = 1
                         f[_F_CAND_IDX] = idx
                         f[_F_CAND_VAL] = s1
                         iv[_I_CAND_RUN] = (
-                            1 if f[_F_LAST_FLIGHT] >= pk - p.run_window or pk < p.warmup else 0
+                            1 if pk < p.warmup or _flight_in(st, p, pk - p.run_window, pk) else 0
                         )
             f[_F_S2] = s1
             f[_F_S1] = s
@@ -409,18 +417,13 @@ def pelvis_walk_flush(
 
 
 @njit(cache=True, nogil=True)
-def flight_near(p: WalkParams, st: WalkState, idx: float, before: int) -> int:
-    """1 if a flight sample lies in [idx - before, idx], else 0; -1 if not available.
+def flight_near(p: WalkParams, st: WalkState, a: int, b: int) -> int:
+    """1 if a flight sample lies in [a, b], else 0; -1 if that span is not (or no longer) kept.
 
-    Samples are classified as they are fed, so the answer for an event emitted at or after
-    its index does not depend on the chunking.
+    A sample is classified as it is fed, so the answer does not depend on the chunking once
+    sample ``b`` has been fed.
     """
     n = st.i[_I_N]
-    a = max(0, math.floor(idx) - before)
-    b = math.floor(idx)
-    if b > n - 1 or n - a >= p.ring:
+    if b > n - 1 or n - max(a, 0) >= p.ring:
         return -1
-    for j in range(a, b + 1):
-        if st.flight[j % p.ring] == 1:
-            return 1
-    return 0
+    return 1 if _flight_in(st, p, a, b) else 0
