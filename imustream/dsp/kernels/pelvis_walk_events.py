@@ -338,10 +338,11 @@ def pelvis_walk_events(
             m = n - p.delay  # centre sample of the FIR
             sv = 0.0
             sf = 0.0
-            for lag in range(L):
-                j = (n - lag) % L
+            j = n % L
+            for lag in range(L):  # x[n - lag], walking the ring backwards without modulo
                 sv += p.taps_d[lag] * st.x_v[j]
                 sf += p.taps_d[lag] * st.x_f[j]
+                j = j - 1 if j > 0 else L - 1
             st.sv_ring[m % p.ring] = sv
             s = sv - p.w_fwd * sf
             s1 = f[_F_S1]
