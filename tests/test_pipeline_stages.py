@@ -10,9 +10,11 @@ import pytest
 from imustream.dsp.event_stage import PelvisEventStage, ShoeEventStage
 from imustream.dsp.kernels.ingest import ingest
 from imustream.dsp.pelvis_events import PelvisEventDetector
+from imustream.dsp.pipeline import Pipeline, PipelineOutput
 from imustream.dsp.shoe_events import ShoeEventDetector
 from imustream.dsp.steps import StepAssembler
 from imustream.sim import simulate
+from imustream.types import InitialContact, SampleBlock, ToeOff
 
 FS = 200.0
 
@@ -156,3 +158,27 @@ def test_step_assembly_shortcut_changes_nothing(seed, shoes):
     want += ref.finish()
     assert got == want
     assert len(want) > 50
+
+
+def test_pelvis_without_gyro_gives_the_detectors_events(run):
+    """gyro={"pelvis": False}: the detector runs without gyro; no pelvic drop, same events."""
+    sig = run.sensors["pelvis"]
+    det = PelvisEventDetector(FS, has_gyr=False)
+    ref = sorted(
+        (kind, float(np.interp(idx, np.arange(sig.n), sig.t)), side)
+        for kind, idx, side, _ in det.process(sig.acc) + det.flush()
+    )
+    pipe = Pipeline({"pelvis": FS}, gyro={"pelvis": False})
+    assert pipe.pelvic is None
+    out = PipelineOutput()
+    for sl in _chunks(np.random.default_rng(2), sig.n):
+        acc = sig.acc[sl]
+        blk = SampleBlock(acc, np.zeros_like(acc), sensor="pelvis", t_session=sig.t[sl])
+        out.extend(pipe.process(blk))
+    out.extend(pipe.finish())
+    kinds = {InitialContact: "ic", ToeOff: "to"}
+    got = sorted((kinds[type(e)], e.time, e.side) for e in out.events)
+    assert [(k, s) for k, _, s in got] == [(k, s) for k, _, s in ref]
+    np.testing.assert_allclose([t for _, t, _ in got], [t for _, t, _ in ref], atol=1e-9)
+    assert len(out.steps) > 30
+    assert all(math.isnan(s.pelvic_drop_deg) for s in out.steps)
