@@ -37,6 +37,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 SENSORS = ("pelvis", "shoe_left", "shoe_right")
 PROFILE = "movesense-imu6"
 SAMPLES_PER_PACKET = 8  # 19 ms at 416 Hz, one 244-byte notification
+PACKET_RECORD_BYTES = 224  # tracemalloc of one sim.device.PacketRecord
 
 
 @dataclass(frozen=True)
@@ -112,14 +113,20 @@ class SoakResult:
     slow_writes: int = 0
     speed: float = math.inf
     origin_s: float = 0.0
+    rss_after_convert_mb: float = float("nan")
 
     @property
     def x_real_time(self) -> float:
         return self.duration / self.wall_s
 
-    def rss_trend_mb_per_hour(self) -> float:
-        """Least-squares slope of RSS over virtual time, second half of the run (MB/h)."""
-        pts = [(s["t_virtual"], s["rss_mb"]) for s in self.samples if s["t_virtual"] > 0]
+    def rss_trend_mb_per_hour(self, net: bool = False) -> float:
+        """Least-squares slope of RSS over virtual time, second half of the live run (MB/h);
+        ``net``: minus the harness's own packet logs."""
+        pts = [
+            (s["t_virtual"], s["rss_mb"] - (s["harness_mb"] if net else 0.0))
+            for s in self.samples
+            if s["t_virtual"] > 0
+        ]
         pts = pts[len(pts) // 2 :]
         if len(pts) < 3:
             return float("nan")
@@ -259,6 +266,8 @@ def run_soak(
                     "ble_queue": ble.queue.qsize(),
                     "recorder_queue": len(rec._q),
                     "items": worker.items_done,
+                    # ground truth kept by this harness, not by imustream (~224 B a packet)
+                    "harness_mb": sum(len(d.log) for d in devices) * PACKET_RECORD_BYTES / 1e6,
                 }
             )
         time.sleep(0.01 if app is None else 0.005)
@@ -279,10 +288,10 @@ def run_soak(
     res.slow_writes = slow[1]
     res.recorder_dropped = dict(rec.stats.dropped)
     res.high_water = hw
-    res.samples.append({**res.samples[-1], "wall": res.wall_s, "rss_mb": rss_mb()})
     log(f"live run: {duration:.0f} s simulated in {res.wall_s:.1f} s wall")
     res.origin_s = source.origin_ns / 1e9
     account(res, devices, plan, feed, log)
+    res.rss_after_convert_mb = rss_mb()
     return res
 
 
@@ -447,12 +456,13 @@ def report(res: SoakResult) -> None:
 
     con = Console()
     t = Table(title="RSS and queues over the run")
-    for c in ("wall s", "virtual s", "RSS MB", "BLE queue", "recorder queue", "items"):
+    for c in ("wall s", "virtual s", "RSS MB", "harness MB", "BLE queue", "recorder q", "items"):
         t.add_column(c, justify="right")
     step = max(1, len(res.samples) // 12)
     for s in res.samples[::step] + res.samples[-1:]:
         t.add_row(
             f"{s['wall']:.0f}", f"{s['t_virtual']:.0f}", f"{s['rss_mb']:.0f}",
+            f"{s['harness_mb']:.0f}",
             str(s["ble_queue"]), str(s["recorder_queue"]), str(s["items"]),
         )  # fmt: skip
     con.print(t)
@@ -466,8 +476,10 @@ def report(res: SoakResult) -> None:
     rss = [s["rss_mb"] for s in res.samples]
     con.print(
         f"simulated {res.duration:.0f} s in {res.wall_s:.1f} s wall = {res.x_real_time:.1f}x real "
-        f"time; RSS start {rss[0]:.0f} MB, max {max(rss):.0f} MB, end {rss[-1]:.0f} MB, trend "
-        f"(2nd half) {res.rss_trend_mb_per_hour():+.1f} MB/h; queue high-water {res.high_water}; "
+        f"time; RSS start {rss[0]:.0f} MB, max {max(rss):.0f} MB, end of live run {rss[-1]:.0f} "
+        f"MB (after conversion + analyze {res.rss_after_convert_mb:.0f} MB), trend (2nd half) "
+        f"{res.rss_trend_mb_per_hour():+.1f} MB/h, net of the harness's packet logs "
+        f"{res.rss_trend_mb_per_hour(net=True):+.1f} MB/h; queue high-water {res.high_water}; "
         f"recorder dropped {res.recorder_dropped}; slow-disk stalls {res.slow_writes}; dashboard "
         f"frames {res.frames}; events live {res.live_events} / analyze {res.analyze_events}; "
         f"steps {res.live_steps}"

@@ -67,7 +67,7 @@ def test_dashboard_drew_frames(result):
 
 
 def test_queues_stay_bounded(result):
-    ble = np.array([s["ble_queue"] for s in result.samples[:-1]])
+    ble = np.array([s["ble_queue"] for s in result.samples])
     half = len(ble) // 2
     # ~156 notifications per simulated second; a growing backlog would climb through the run
     assert result.high_water["ble_queue"] < 3000, result.high_water
@@ -76,9 +76,10 @@ def test_queues_stay_bounded(result):
 
 
 def test_memory_stays_flat(result):
-    live = [s for s in result.samples[:-1] if s["t_virtual"] > 0]
-    rss = np.array([s["rss_mb"] for s in live])
+    live = [s for s in result.samples if s["t_virtual"] > 0]
+    # minus the device packet logs this harness keeps as ground truth
+    rss = np.array([s["rss_mb"] - s["harness_mb"] for s in live])
     third = len(rss) // 3
-    # after warm-up, the live phase may grow by the records it keeps (events, steps, device
-    # logs of the test harness), not by the data rate
-    assert rss[-1] - rss[third] < 40.0, rss
+    # the live phase may grow by the records it keeps (events, steps, states: ~1 MB per
+    # simulated minute here), not by the sample data that streams through it
+    assert rss[-1] - rss[third] < 25.0, rss
