@@ -126,6 +126,37 @@ class SampleBlock:
         """Number of samples in the block."""
         return int(self.acc.shape[0])
 
+    @classmethod
+    def trusted(
+        cls,
+        acc: FloatArray,
+        gyr: FloatArray,
+        t_device: FloatArray | None = None,
+        mag: FloatArray | None = None,
+        seq: int | None = None,
+        sensor: str | None = None,
+        host_ns: int | None = None,
+        t_session: FloatArray | None = None,
+        flags: BlockFlags = BlockFlags.NONE,
+    ) -> SampleBlock:
+        """Build a block without the shape checks, for callers whose shapes hold by construction.
+
+        Decoders and the acquisition build one block per notification; the checks of the
+        normal constructor cost more than the rest of decoding a small packet.
+        """
+        out = object.__new__(cls)
+        put = object.__setattr__  # the dataclass is frozen
+        put(out, "acc", acc)
+        put(out, "gyr", gyr)
+        put(out, "t_device", t_device)
+        put(out, "mag", mag)
+        put(out, "seq", seq)
+        put(out, "sensor", sensor)
+        put(out, "host_ns", host_ns)
+        put(out, "t_session", t_session)
+        put(out, "flags", flags)
+        return out
+
 
 @dataclass(frozen=True, slots=True)
 class InitialContact:

@@ -35,3 +35,13 @@ def test_sensor_sides():
     assert Sensor.SHOE_RIGHT.side == "right"
     assert Sensor.PELVIS.side is None
     assert Sensor("pelvis") is Sensor.PELVIS
+
+
+def test_trusted_constructor_equals_checked_one():
+    acc, gyr, t = np.ones((5, 3)), np.zeros((5, 3)), np.arange(5.0)
+    a = SampleBlock(acc=acc, gyr=gyr, t_device=t, seq=7, sensor="pelvis", host_ns=3)
+    b = SampleBlock.trusted(acc, gyr, t, None, 7, "pelvis", 3)
+    for f in dataclasses.fields(SampleBlock):
+        assert getattr(a, f.name) is getattr(b, f.name) or getattr(a, f.name) == getattr(b, f.name)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        b.seq = 8  # type: ignore[misc]

@@ -59,18 +59,17 @@ def _stamped_block(
     block and ``t_session`` has one time per sample, so re-checking every shape would only
     add a few microseconds per packet.
     """
-    out = object.__new__(SampleBlock)
-    put = object.__setattr__  # SampleBlock is frozen
-    put(out, "acc", block.acc)
-    put(out, "gyr", block.gyr)
-    put(out, "t_device", block.t_device)
-    put(out, "mag", block.mag)
-    put(out, "seq", block.seq)
-    put(out, "sensor", sensor)
-    put(out, "host_ns", host_ns)
-    put(out, "t_session", t_session)
-    put(out, "flags", flags)
-    return out
+    return SampleBlock.trusted(
+        block.acc,
+        block.gyr,
+        block.t_device,
+        block.mag,
+        block.seq,
+        sensor,
+        host_ns,
+        t_session,
+        flags,
+    )
 
 
 @dataclass

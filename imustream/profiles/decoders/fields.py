@@ -234,4 +234,4 @@ class FieldsDecoder:
         if self.ts_index is not None:
             t_device = head[self.ts_index] * self.tick + self._time_offsets(n)
         seq = int(head[self.seq_index]) if self.seq_index is not None else None
-        return SampleBlock(acc=acc, gyr=gyr, t_device=t_device, mag=mag, seq=seq)
+        return SampleBlock.trusted(acc, gyr, t_device, mag, seq)

@@ -54,9 +54,9 @@ class MetaWearPackedDecoder:
         head = (buf[0], buf[1])
         raw = np.frombuffer(buf, "<i2", count=SAMPLES * 3, offset=2).reshape(SAMPLES, 3)
         if head == (ACC_MODULE, ACC_PACKED):
-            return SampleBlock(acc=raw * self.acc_scale, gyr=self._nan)
+            return SampleBlock.trusted(raw * self.acc_scale, self._nan)
         if head == (GYRO_MODULE, self.gyro_reg):
-            return SampleBlock(acc=self._nan, gyr=raw * self.gyr_scale)
+            return SampleBlock.trusted(self._nan, raw * self.gyr_scale)
         raise DecodeError(
             f"{self.name}: header {buf[0]:#04x} {buf[1]:#04x} is neither packed acc "
             f"({ACC_MODULE:#04x} {ACC_PACKED:#04x}) nor packed gyro "

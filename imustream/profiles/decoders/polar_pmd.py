@@ -128,7 +128,7 @@ class PolarPmdDecoder:
             else:
                 raise DecodeError(f"{self.name}: unsupported ACC frame type {ftype:#04x}")
             n = vals.shape[0]
-            return SampleBlock(acc=vals, gyr=self._nan(n), t_device=self._times(ts, n))
+            return SampleBlock.trusted(vals, self._nan(n), self._times(ts, n))
         if mtype == GYRO:
             if compressed and kind == 0:
                 vals = parse_delta_frames(data, 3, 16) * (self.gyr_factor * DEG)
@@ -139,5 +139,5 @@ class PolarPmdDecoder:
                 raise DecodeError(f"{self.name}: unsupported GYRO frame type {ftype:#04x}")
             vals = vals.astype(np.float64, copy=False)
             n = vals.shape[0]
-            return SampleBlock(acc=self._nan(n), gyr=vals, t_device=self._times(ts, n))
+            return SampleBlock.trusted(self._nan(n), vals, self._times(ts, n))
         raise DecodeError(f"{self.name}: measurement type {mtype} is not ACC (2) or GYRO (5)")
