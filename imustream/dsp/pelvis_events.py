@@ -6,7 +6,6 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .kernels import pelvis_events as _k
-from .pelvis_walk_events import PelvisWalkDetector
 
 __all__ = ["PelvisEventDetector"]
 
@@ -22,10 +21,6 @@ class PelvisEventDetector:
     is learnt from the braking at each foot strike. Sides need all three accelerometer axes
     (``None`` otherwise); no gyroscope is needed. Toe-offs are detected in running (flight
     phases) only. Until forward is known (first 4 ICs) events are held back, then emitted.
-
-    Two kernels run side by side: running ICs (a flight phase in the 0.35 s before the IC) come
-    from :mod:`.kernels.pelvis_events`, walking ICs and their sides from
-    :class:`~imustream.dsp.pelvis_walk_events.PelvisWalkDetector` (emitted ~0.21 s late).
 
     Parameters
     ----------
@@ -54,14 +49,10 @@ class PelvisEventDetector:
         params.setdefault("sides", not self.missing_acc_axes)
         self.params = _k.make_params(self.fs, **params)
         self._state = _k.new_state(self.params)
-        self._walk = PelvisWalkDetector(self.fs, sides=self.params.sides)
-        # sub-blocks of <= 1 s keep held-back running ICs within the walk kernel's flight history
-        self._step = max(1, round(self.fs))
 
     def reset(self) -> None:
         """Forget everything (gravity, forward, filters, side sequence); indices restart."""
         self._state = _k.new_state(self.params)
-        self._walk.reset()
 
     @property
     def samples_seen(self) -> int:
@@ -97,30 +88,15 @@ class PelvisEventDetector:
                 raise ValueError(f"gyr must have shape {a.shape}, got {np.shape(gyr)}")
             if not np.isfinite(g).all():
                 raise ValueError("gyr contains NaN or inf; split the stream at gaps")
-        events = []
-        for i in range(0, a.shape[0], self._step):
-            blk = a[i : i + self._step]
-            out = self._out(2 * blk.shape[0] + _k.QUEUE)
-            m = _k.pelvis_events(self.params, self._state, blk, *out)
-            events += self._merge(self._events(out, m), self._walk.process(blk))
-        return events
+        cap = 2 * a.shape[0] + _k.QUEUE
+        out = self._out(cap)
+        m = _k.pelvis_events(self.params, self._state, a, *out)
+        return self._events(out, m)
 
     def flush(self) -> list[tuple[str, float, str | None, int]]:
         """Emit events still held back (end of a recording); sides None if not learnt yet."""
         out = self._out(_k.QUEUE)
-        running = self._events(out, _k.pelvis_flush(self.params, self._state, *out))
-        return self._merge(running, self._walk.flush())
-
-    def _merge(self, running, walking) -> list[tuple[str, float, str | None, int]]:
-        """Running-kernel ICs after a flight phase (and its TOs) + walking ICs, by emission."""
-        # flight between 0.5 s before the IC and its emission (the rise out of flight passed
-        # 1 g), i.e. what the walking kernel calls a running step, known for any chunking
-        last = self.samples_seen - 1  # flush() reports emission at samples_seen
-        kept = [
-            e for e in running if e[0] == "to" or self._walk.flight_before(e[1], min(e[3], last))
-        ]
-        kept += [("ic", idx, side, emit) for idx, side, emit in walking]
-        return sorted(kept, key=lambda e: e[3])  # stable: same order for any chunking
+        return self._events(out, _k.pelvis_flush(self.params, self._state, *out))
 
     @staticmethod
     def _out(cap: int):
