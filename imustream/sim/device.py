@@ -388,52 +388,59 @@ class SimulatedDevice:
         ci = self.faults.conn_interval
         i = int(np.searchsorted(sig.t, self.now(), side="left"))
         held: list[bytes] | None = None
+        held_rec: PacketRecord | None = None
         last_send = -math.inf
         n_total = len(sig.t)
-        while i + k <= n_total:
-            t_last = float(sig.t[i + k - 1])
-            if self.stop_at is not None and t_last >= self.stop_at:
-                return
-            t_send = math.ceil(t_last / ci) * ci if ci > 0 else t_last
-            while ci > 0 and self._rng.random() < self.faults.slip_prob:
-                t_send += ci
-            t_send = max(t_send, last_send)  # queued behind a slipped packet
-            last_send = t_send
-            # always yield, so a device that fell behind cannot starve the loop
-            await asyncio.sleep(max(0.0, self._power_on + t_send - loop.time()))
-            if self._transport is None or self._stream is not stream:
-                return
-            seq = self._seq
-            self._seq += 1
-            garbled = self.garbage or (
-                self.faults.garbage_prob > 0 and self._rng.random() < self.faults.garbage_prob
-            )
-            if garbled:
-                size = int(self._rng.integers(1, 40))
-                payloads = [self._rng.integers(0, 256, size, dtype=np.uint8).tobytes()]
-            else:
-                t_dev = float(sig.t_device[i]) - self._clock_offset(sig, float(sig.t[i]))
-                payloads = enc.encode_all(sig.acc[i : i + k], sig.gyr[i : i + k], t_dev, seq)
-            fate = self._fate(t_send, k / stream.rate)
-            if fate == "sent" and garbled and not self.garbage:
-                fate = "garbage"
-            self.log.append(PacketRecord(seq, i, k, float(sig.t[i]), fate, stream.rate))
-            i += k
-            if fate == "lost":
-                continue
-            if held is None and self.faults.reorder_prob > 0:
-                if self._rng.random() < self.faults.reorder_prob:
-                    held = payloads  # goes out right after the next packet
+        try:
+            while i + k <= n_total:
+                t_last = float(sig.t[i + k - 1])
+                if self.stop_at is not None and t_last >= self.stop_at:
+                    return
+                t_send = math.ceil(t_last / ci) * ci if ci > 0 else t_last
+                while ci > 0 and self._rng.random() < self.faults.slip_prob:
+                    t_send += ci
+                t_send = max(t_send, last_send)  # queued behind a slipped packet
+                last_send = t_send
+                # always yield, so a device that fell behind cannot starve the loop
+                await asyncio.sleep(max(0.0, self._power_on + t_send - loop.time()))
+                if self._transport is None or self._stream is not stream:
+                    return
+                seq = self._seq
+                self._seq += 1
+                garbled = self.garbage or (
+                    self.faults.garbage_prob > 0 and self._rng.random() < self.faults.garbage_prob
+                )
+                if garbled:
+                    size = int(self._rng.integers(1, 40))
+                    payloads = [self._rng.integers(0, 256, size, dtype=np.uint8).tobytes()]
+                else:
+                    t_dev = float(sig.t_device[i]) - self._clock_offset(sig, float(sig.t[i]))
+                    payloads = enc.encode_all(sig.acc[i : i + k], sig.gyr[i : i + k], t_dev, seq)
+                fate = self._fate(t_send, k / stream.rate)
+                if fate == "sent" and garbled and not self.garbage:
+                    fate = "garbage"
+                rec = PacketRecord(seq, i, k, float(sig.t[i]), fate, stream.rate)
+                self.log.append(rec)
+                i += k
+                if fate == "lost":
                     continue
-            for payload in payloads:
-                await self._send(payload)
+                if held is None and self.faults.reorder_prob > 0:
+                    if self._rng.random() < self.faults.reorder_prob:
+                        held, held_rec = payloads, rec  # goes out right after the next packet
+                        continue
+                if not await self._send_all(payloads):
+                    rec.fate = "lost"
+                if held is not None:
+                    if not await self._send_all(held):
+                        held_rec.fate = "lost"
+                    held = held_rec = None
             if held is not None:
-                for payload in held:
-                    await self._send(payload)
-                held = None
-        if held is not None:
-            for payload in held:
-                await self._send(payload)
+                if not await self._send_all(held):
+                    held_rec.fate = "lost"
+                held = held_rec = None
+        finally:
+            if held_rec is not None:  # still in flight when the link dropped or sending stopped
+                held_rec.fate = "lost"
 
     def _clock_offset(self, sig: Signals, t: float) -> float:
         """Device clock value at the last clock reset before true time ``t`` (0 if none)."""
@@ -442,11 +449,14 @@ class SimulatedDevice:
             return 0.0
         return float(np.interp(max(resets), sig.t, sig.t_device))
 
-    async def _send(self, payload: bytes) -> None:
-        transport = self._transport
-        if transport is None:
-            return
-        await transport.notify(_uuid(self.profile.notify_uuids[0]), payload)
+    async def _send_all(self, payloads: list[bytes]) -> bool:
+        """Notify ``payloads``; False if the link was gone (the packet never left)."""
+        for payload in payloads:
+            transport = self._transport
+            if transport is None:
+                return False
+            await transport.notify(_uuid(self.profile.notify_uuids[0]), payload)
+        return True
 
 
 def advertised_name(profile: Any, address: str) -> str:
