@@ -7,7 +7,7 @@ Example::
     run.sensors["pelvis"].acc      # (N, 3) m/s^2, sensor frame
     run.truth["pelvic_drop_deg"]   # one value per step
 
-See docs/readme/sim.md for the model, conventions and scenarios.
+See README.md, section "The virtual runner", for the model, conventions and scenarios.
 """
 
 from __future__ import annotations

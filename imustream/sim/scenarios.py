@@ -1,7 +1,8 @@
 """Named scenarios of the virtual runner: frozen parameter sets.
 
-Sign conventions (see docs/readme/sim.md): ``drop_left_deg`` is the peak *contralateral* pelvic
-drop during a LEFT stance (the right hip going down), ``drop_right_deg`` during a RIGHT stance.
+Sign conventions (README.md, "The virtual runner"): ``drop_left_deg`` is the peak
+*contralateral* pelvic drop during a LEFT stance (the right hip going down),
+``drop_right_deg`` during a RIGHT stance.
 Asymmetries in percent are ``100 * (left - right) / mean``: positive = the left value larger.
 """
 
