@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import queue
 import sys
 import time
 from pathlib import Path
@@ -26,10 +25,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
 from imustream import profiles
-from imustream.ble.simulated import simulated_setup
-from imustream.ble.thread import BleThread
 from imustream.sim.encoders import PacketEncoder
 from imustream.stream.acquisition import Acquisition
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # sibling benchmark scripts
+from bench_ble import collect
 
 CASES = {
     "flaky-connection (default sensors)": ("flaky-connection", None),
@@ -43,23 +43,7 @@ CASES = {
 
 def session_items(scenario: str, assignment: dict | None, seconds: float):
     """Profiles, rates and queue items of a simulated session (virtual clock)."""
-    setup = simulated_setup(scenario, duration=seconds + 10, seed=0, assignment=assignment)
-    ble = BleThread(
-        setup.targets,
-        setup.backend,
-        speed=math.inf,
-        setup=setup.setup,
-        teardown=setup.teardown,
-        stop_after=seconds,
-    )
-    ble.start()
-    ble._thread.join()
-    items = []
-    while True:
-        try:
-            items.append(ble.queue.get_nowait())
-        except queue.Empty:
-            break
+    setup, items, _ = collect(scenario, seconds, "inprocess", assignment=assignment)
     return setup.profiles, setup.rates, items
 
 

@@ -22,8 +22,13 @@ from imustream.stream.acquisition import Acquisition
 from imustream.types import Gap, LinkState, StateChange
 
 
-def collect(scenario: str, duration: float, backend: str, seed: int = 0):
-    setup = simulated_setup(scenario, duration=duration + 10, seed=seed, backend=backend)
+def collect(
+    scenario: str, duration: float, backend: str, seed: int = 0, assignment: dict | None = None
+):
+    """Run a simulated session on a virtual clock; returns (setup, queue items, wall s)."""
+    setup = simulated_setup(
+        scenario, duration=duration + 10, seed=seed, backend=backend, assignment=assignment
+    )
     ble = BleThread(
         setup.targets,
         setup.backend,
@@ -34,15 +39,9 @@ def collect(scenario: str, duration: float, backend: str, seed: int = 0):
     )
     wall = time.perf_counter()
     ble.start()
-    ble._thread.join()
+    ble.join()
     wall = time.perf_counter() - wall
-    items = []
-    while True:
-        try:
-            items.append(ble.queue.get_nowait())
-        except queue.Empty:
-            break
-    return setup, items, wall
+    return setup, ble.drain(), wall
 
 
 def bench_transport(duration: float = 60.0) -> None:

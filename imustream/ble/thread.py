@@ -72,6 +72,20 @@ class BleThread:
             self.loop.call_soon_threadsafe(self._stop_requested.set)
         self._thread.join(timeout)
 
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the thread to end by itself (``stop_after``); True if it has ended."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def drain(self) -> list:
+        """Everything queued so far, in order, without blocking."""
+        items = []
+        while True:
+            try:
+                items.append(self.queue.get_nowait())
+            except queue.Empty:
+                return items
+
     @property
     def running(self) -> bool:
         """True while the thread runs."""
