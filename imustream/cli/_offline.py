@@ -53,7 +53,10 @@ def build_acquisition(header: dict) -> tuple[Any, dict[str, float]]:
         opts = {k: info[k] for k in ("rate", "acc_range", "gyr_range") if info.get(k) is not None}
         profs[sensor] = profiles.get(name).with_options(**opts)
         rates[sensor] = float(info.get("rate") or profs[sensor].rate)
-    return Acquisition(profs, rates, origin_ns=int(header.get("t0_ns", 0)) or None), rates
+    # 0 is a valid origin (virtual clocks start at 0): only a missing t0_ns means "unset"
+    t0_ns = header.get("t0_ns")
+    origin_ns = None if t0_ns is None else int(t0_ns)
+    return Acquisition(profs, rates, origin_ns=origin_ns), rates
 
 
 def run_recording(

@@ -136,7 +136,8 @@ def run(args: argparse.Namespace) -> int:
         for item in source.items:
             if rec is None:
                 t0 = item.host_ns if not isinstance(item, tuple) else item[0]
-                acq.origin_ns = acq.origin_ns or t0
+                if acq.origin_ns is None:  # 0 is a valid origin (virtual clocks)
+                    acq.origin_ns = t0
                 info = source.header.get("sensor_info", {})
                 header = session_header(
                     info,
