@@ -138,7 +138,11 @@ SUMMARY_METRICS = (
 
 
 def side_summary(steps: list[Step]) -> list[dict]:
-    """Per metric: mean and SD per side, and the left/right comparison (SI % or R-L deg)."""
+    """Per metric: mean and SD per side, and the left/right comparison (SI % or R-L deg).
+
+    Cadence compares the cadence of the steps of each side (60 / step time, so its SI is
+    close to minus the step-time SI); NaN where a side has fewer than two values.
+    """
     from ..dsp.asymmetry import compare
 
     rows = []
@@ -154,7 +158,7 @@ def side_summary(steps: list[Step]) -> list[dict]:
             row[f"{side}_sd"] = float(v.std(ddof=1) * scale) if v.size > 1 else float("nan")
         row["asymmetry"] = float("nan")
         row["asymmetry_unit"] = "deg R-L" if f == "pelvic_drop_deg" else "% SI"
-        if f != "cadence" and vals["left"].size > 1 and vals["right"].size > 1:
+        if vals["left"].size > 1 and vals["right"].size > 1:
             row["asymmetry"] = compare(f, vals["left"], vals["right"]).value
         rows.append(row)
     return rows

@@ -40,6 +40,13 @@ def _fmt(v: float, digits: int = 1) -> str:
     return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
 
 
+def _asymmetry_cell(row: dict) -> str:
+    """The summary's asymmetry cell: value and unit, or why there is none."""
+    if math.isnan(row["asymmetry"]):
+        return "n/a (< 2 per side)"
+    return f"{_fmt(row['asymmetry'])} {row['asymmetry_unit']}"
+
+
 def _write_csv(path: Path, rows: list[dict]) -> None:
     with path.open("w", newline="") as fh:
         if not rows:
@@ -99,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
                 r["unit"],
                 f"{_fmt(r['left_mean'])} ± {_fmt(r['left_sd'])} (n={r['left_n']})",
                 f"{_fmt(r['right_mean'])} ± {_fmt(r['right_sd'])} (n={r['right_n']})",
-                f"{_fmt(r['asymmetry'])} {r['asymmetry_unit']}" if r["left_n"] else "",
+                _asymmetry_cell(r),
             )
         con.print(t)
         windows = asymmetry_over_time(res.steps, args.window)
