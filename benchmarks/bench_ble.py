@@ -38,10 +38,9 @@ def collect(
         stop_after=duration,
     )
     wall = time.perf_counter()
-    ble.start()
-    ble.join()
+    items = ble.collect()
     wall = time.perf_counter() - wall
-    return setup, ble.drain(), wall
+    return setup, items, wall
 
 
 def bench_transport(duration: float = 60.0) -> None:

@@ -34,9 +34,8 @@ def _thread(speed, stop_after):
 def test_thread_streams_three_sensors_and_stops_itself():
     devices, ble = _thread(math.inf, 10.0)
     with ble:
-        assert ble.join(30)
+        items = ble.collect(timeout=30)
     assert not ble.running and ble.error is None
-    items = ble.drain()
     packets = [i for i in items if isinstance(i, tuple)]
     for sensor, dev in devices.items():
         mine = [p for p in packets if p[1] == sensor]

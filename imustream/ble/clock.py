@@ -13,6 +13,10 @@ import asyncio
 import math
 import selectors
 import time
+from collections.abc import Callable
+
+#: real seconds between checks of a virtual loop's ``hold`` while it holds
+HOLD_POLL_S = 0.002
 
 
 class _DelegatingSelector(selectors.BaseSelector):
@@ -50,6 +54,11 @@ class _JumpingSelector(_DelegatingSelector):
             return ready
         if timeout is None:  # nothing scheduled: only another thread can wake us
             return self._real.select(None)
+        hold = self._loop.hold
+        if hold is not None and hold():
+            # backpressure: the consumer is behind, so the simulated world (devices, link
+            # timers, the host clock) waits for it in real time instead of running ahead
+            return self._real.select(min(timeout, HOLD_POLL_S))
         self._loop._advance(timeout)
         return []
 
@@ -70,10 +79,16 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
 
     Deterministic and as fast as the CPU allows: ``await asyncio.sleep(60)`` returns at once
     with ``loop.time()`` 60 s later. I/O and ``call_soon_threadsafe`` still work.
+
+    ``hold``: optional callable; while it returns True the clock does not advance (the loop
+    polls it every :data:`HOLD_POLL_S` real seconds). :class:`~imustream.ble.thread.BleThread`
+    sets it to its queue's :meth:`~imustream.ble.notify_queue.NotificationQueue.holding`, so
+    "unpaced" means "as fast as the consumer takes the notifications".
     """
 
-    def __init__(self, start: float = 0.0) -> None:
+    def __init__(self, start: float = 0.0, hold: Callable[[], bool] | None = None) -> None:
         self._virtual_now = float(start)
+        self.hold = hold
         super().__init__(selector=_JumpingSelector(self))
 
     def time(self) -> float:

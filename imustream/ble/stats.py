@@ -26,6 +26,7 @@ class SensorStats:
     reordered: int = 0
     late: int = 0  # arrived after their gap had been reported (kept in the raw log only)
     decode_errors: int = 0
+    queue_dropped: int = 0  # notifications the BLE queue dropped while full ("overflow" gaps)
     clock_slews: int = 0  # blocks slewed so that session time never runs backwards
     reconnects: int = 0
     rssi: int | None = None

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..types import Gap, Marker, StateChange
+from ._session import record_item
 
 __all__ = ["LiveSource", "LiveWorker", "RecordingControl", "ble_source", "replay_source"]
 
@@ -345,16 +346,15 @@ class LiveWorker:
     def _handle(self, item: Any) -> None:
         rec = self._recorder
         self._drain_markers()
-        if isinstance(item, StateChange):
-            self.feed.push_records([item])
-            if rec is not None:
-                rec.record(item)
-            arrival = time.monotonic_ns()
-        else:
-            host_ns, sensor, payload = item
+        if rec is not None:
+            record_item(rec, item)
+        if isinstance(item, tuple):
+            host_ns = item[0]
             arrival = host_ns if self.source.monotonic_host_ns else time.monotonic_ns()
-            if rec is not None:
-                rec.notify(host_ns, sensor, payload)
+        else:
+            if isinstance(item, StateChange):
+                self.feed.push_records([item])
+            arrival = time.monotonic_ns()
         self._route(self.acq.handle(item), arrival)
         self.items_done += 1
 

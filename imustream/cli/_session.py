@@ -11,6 +11,30 @@ from typing import Any
 from ..types import Gap, StateChange
 
 
+def record_item(recorder: Any, item: Any) -> None:
+    """Write one BLE queue item to a recorder: a raw notification, a link state change, or a
+    ``QueueOverflow`` (notifications the BLE queue dropped) as an OVERFLOW record."""
+    if isinstance(item, tuple):
+        recorder.notify(*item)
+    elif isinstance(item, StateChange):
+        recorder.record(item)
+    else:
+        from ..ble.notify_queue import QueueOverflow
+        from ..io.logformat import Kind
+
+        if not isinstance(item, QueueOverflow):
+            raise TypeError(f"not a BLE queue item: {item!r}")
+        recorder.record_json(
+            Kind.OVERFLOW,
+            {
+                "sensor": item.sensor,
+                "n": item.n,
+                "first_ns": item.first_ns,
+                "last_ns": item.last_ns,
+            },
+        )
+
+
 def session_header(
     sensor_info: dict[str, dict],
     *,
@@ -56,12 +80,8 @@ class LiveSession:
 
     def handle(self, item: tuple[int, str, bytes] | StateChange) -> list:
         """Process one queue item; returns the new events, steps, alerts and gaps."""
-        rec = self.recorder
-        if rec is not None:
-            if isinstance(item, StateChange):
-                rec.record(item)
-            else:
-                rec.notify(*item)
+        if self.recorder is not None:
+            record_item(self.recorder, item)
         return self._analyse(self.acq.handle(item))
 
     def _analyse(self, outs: list) -> list:

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from ..ble.notify_queue import QueueOverflow
 from ..ble.stats import SensorStats
 from ..errors import DecodeError
 from ..types import BlockFlags, Gap, LinkState, SampleBlock, StateChange
@@ -189,6 +190,8 @@ class Acquisition:
             if self.origin_ns is None:
                 self.origin_ns = int(item.host_ns)
             return self.on_state(item)
+        if isinstance(item, QueueOverflow):
+            return self.on_overflow(item)
         host_ns, sensor, payload = item
         return self.feed(host_ns, sensor, payload)
 
@@ -215,6 +218,19 @@ class Acquisition:
                 tr.pending_segment = True
                 tr.ref_useq = None  # a device may restart its counter on a new connection
         return out
+
+    def on_overflow(self, ov: QueueOverflow) -> list[SampleBlock | Gap]:
+        """Count notifications the BLE queue dropped (counted in ``stats.queue_dropped``).
+
+        The hole they leave becomes a gap like any loss when the next packet arrives (so live
+        and offline analysis see the same gaps); the recorder keeps the record as OVERFLOW and
+        the converter labels that gap ``"overflow"``.
+        """
+        tr = self.tracks.get(ov.sensor)
+        if tr is not None:
+            tr.stats.queue_dropped += int(ov.n)
+            tr.stats.note(f"BLE queue full: {ov.n} notifications dropped")
+        return []
 
     def feed(self, host_ns: int, sensor: str, payload: bytes) -> list[SampleBlock | Gap]:
         """Decode one notification and return what it releases (blocks and gaps, in order)."""
