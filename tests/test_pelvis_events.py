@@ -66,7 +66,7 @@ def reference_events(acc: np.ndarray, p: kernel.PelvisParams) -> tuple[list, lis
     ics, tos = [], []
     i = 0
     while True:
-        arm = np.flatnonzero(dev[i:] < -h[i:])
+        arm = np.flatnonzero(dev[i:] < -p.arm_frac * h[i:])
         if not len(arm):
             break
         a = i + arm[0]
@@ -78,7 +78,11 @@ def reference_events(acc: np.ndarray, p: kernel.PelvisParams) -> tuple[list, lis
         fmax = np.maximum.accumulate(fd[a + 1 :])
         smax = np.maximum.accumulate(sd[a + 1 :])
         valleys = np.minimum.accumulate(fast[a:])
+        timed_out = None
         for e in range(a + 1, n):
+            if e < b and e - a > p.arm_timeout:  # no rise within a step time: disarm
+                timed_out = e
+                break
             valley = valleys[min(e, b) - a]
             running = valley < p.flight_frac * gm[e]
             if running and fast[e] > gm[e] and fd[e] < 0.5 * fmax[e - a - 1]:
@@ -87,6 +91,9 @@ def reference_events(acc: np.ndarray, p: kernel.PelvisParams) -> tuple[list, lis
             if e >= b and fd[e] < 0.5 * fmax[e - a - 1] and sd[e] < 0.5 * smax[e - a - 1]:
                 done = e
                 break
+        if timed_out is not None:
+            i = timed_out  # the arming test runs again at this sample
+            continue
         if done is None:
             break
         kf = a + 1 + int(np.argmax(fd[a + 1 : done + 1]))

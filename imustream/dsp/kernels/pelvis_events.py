@@ -7,7 +7,9 @@ gyroscope is needed.
 
 Steps: every step makes ``a_v`` dip below and rise above its mean (``|g|``). A 4 Hz low-pass
 of ``a_v`` segments the steps with hysteresis around ``|g|`` (threshold adapted to the
-step amplitude, with an absolute floor so that standing gives nothing).
+step amplitude, with an absolute floor so that standing gives nothing). The rise (weight
+acceptance) must pass the full threshold; the dip before it only half of it, because slow,
+irregular or turning walking steps (mobgap Test11) often dip shallowly before a clear impact.
 
 IC timing:
 * running (the fast 20 Hz channel dipped below 0.5 g: a flight phase): the onset of the rise,
@@ -68,7 +70,8 @@ _F_FAST_PEAK = 17  # fast maximum since the IC (stance peak)
 _F_LAST_IC_T = 18
 _F_CS = 19  # 19..21 running sum of acc
 _F_D = 22  # 22..24 sum over ICs of (mean acc after - mean acc before)
-_N_F = 25
+_F_ARM_N = 25  # sample at which the current step armed
+_N_F = 26
 
 # int state indices
 _I_N = 0
@@ -102,8 +105,10 @@ class PelvisParams(NamedTuple):
     cal_window: int  # forward calibration: means over [IC - w, IC) and [IC, IC + w)
     max_hold: int  # samples an event may wait for the forward direction (then side None)
     bout_gap: int  # samples without IC after which the side evidence restarts
+    arm_timeout: int  # samples an armed step may wait for its rise before it is dropped
     hyst_abs: float = 0.6  # absolute hysteresis floor around |g|
     hyst_rel: float = 0.35  # hysteresis as a fraction of the step amplitude
+    arm_frac: float = 0.5  # a step arms when a_v dips below |g| - arm_frac * hysteresis
     flight_frac: float = 0.5  # fast a_v below this fraction of |g| = flight (running)
     to_frac: float = 0.5  # running TO: fast a_v falls through this fraction of |g|
     side_forget: float = 0.6  # per-step forgetting of the side evidence
@@ -139,6 +144,7 @@ def make_params(fs: float, sides: bool = True, **overrides) -> PelvisParams:
         cal_window=max(1, round(0.1 * fs)),
         max_hold=max(1, round(5.0 * fs)),
         bout_gap=max(1, round(1.5 * fs)),
+        arm_timeout=max(2, round(1.0 * fs)),
         sides=bool(sides),
     )
     return p._replace(**overrides)
@@ -334,9 +340,15 @@ def pelvis_events(
         f[_F_SEG_AMP] += p.amp_decay * (abs(dev) - f[_F_SEG_AMP])
         h = max(p.hyst_abs, p.hyst_rel * f[_F_SEG_AMP])
         phase = iv[_I_PHASE]
+        if phase == 1 and n - f[_F_ARM_N] > p.arm_timeout:
+            # no rise within a step time of the dip (sitting down, bending, shuffling): drop
+            # it, or the steepest rise of a much later movement would be dated back to here
+            iv[_I_PHASE] = 0
+            phase = 0
         if phase == 0:
-            if dev < -h:
+            if dev < -p.arm_frac * h:
                 iv[_I_PHASE] = 1
+                f[_F_ARM_N] = n
                 f[_F_FD_MAX] = -1e300
                 f[_F_SD_MAX] = -1e300
                 f[_F_F_VALLEY] = fast
