@@ -74,7 +74,7 @@ def decode_with_acquisition(
     from ..stream.acquisition import Acquisition
 
     acq = Acquisition(profiles, rates, origin_ns=t0_ns)
-    index = {s: _PacketIndex(contents.streams[s], profiles[s].decode) for s in profiles}
+    index = {s: _PacketIndex(contents.streams[s], profiles[s]) for s in profiles}
     gaps: dict[str, list[Gap]] = {s: [] for s in profiles}
 
     def route(outs: list) -> None:
@@ -118,11 +118,18 @@ def _same_packet(a: SampleBlock, b: SampleBlock) -> bool:
 
 class _PacketIndex:
     """Finds the notification a released block came from: the one with its arrival time;
-    notifications that arrived together (a reordered pair) are told apart by content."""
+    notifications that arrived together (a reordered pair) are told apart by content. A block
+    joined from a split notification (Movesense DATA + DATA_PART2) carries the arrival time
+    of its first part; both parts are marked used."""
 
-    def __init__(self, raw: RawStream, decode: Any) -> None:
+    def __init__(self, raw: RawStream, profile: Any) -> None:
         self.raw = raw
-        self.decode = decode
+        self.profile = profile
+        self.decode = profile.decode
+        make = getattr(profile, "assembler", None)
+        self.splits = make is not None and make().active
+        if self.splits:
+            self.sizes = (profile.layout.header_size, profile.layout.sample_size)
         self.seq = np.full(raw.n, -1, np.int64)
         self.used = np.zeros(raw.n, bool)
 
@@ -137,13 +144,31 @@ class _PacketIndex:
                     break
                 q += 1
         self.used[p] = True
+        if self.splits and len(self.raw.payload(p)) < self.sizes[0] + b.n * self.sizes[1]:
+            self.used[p + 1] = True  # more samples than the notification alone: joined
         if b.seq is not None:
             self.seq[p] = b.seq
         return p
 
     def _holds(self, q: int, b: SampleBlock) -> bool:
         # a corrupted notification that arrived with the block's own cannot be it
-        try:
-            return _same_packet(self.decode(self.raw.payload(q)), b)
-        except DecodeError:
-            return False
+        payloads = [self.raw.payload(q)]
+        if self.splits:
+            payloads.append(self._join(q))
+        for payload in payloads:
+            if payload is None:
+                continue
+            try:
+                if _same_packet(self.decode(payload), b):
+                    return True
+            except DecodeError:
+                pass
+        return False
+
+    def _join(self, q: int) -> bytes | None:
+        """Notification ``q`` joined with the next one, if they are the two parts of one."""
+        if q + 1 >= self.raw.n:
+            return None
+        asm = self.profile.assembler()
+        out = asm.push(self.raw.payload(q)) + asm.push(self.raw.payload(q + 1))
+        return out[0] if len(out) == 1 and not asm.pending else None

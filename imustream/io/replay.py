@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -75,14 +76,30 @@ class ReplaySource:
 
 
 def _state_changes(s) -> list[StateChange]:
+    """The recorded link state changes, with what the link reported (``extra``: address,
+    rssi, mtu...), as the BLE thread queued them."""
     st = s.states
     out = []
-    for sensor, state, host_ns, msg in zip(
-        st["sensor"], st["state"], st["host_ns"], st["message"], strict=True
+    extras = st.get("extra_json", [None] * len(st["sensor"]))
+    for sensor, state, host_ns, msg, extra in zip(
+        st["sensor"], st["state"], st["host_ns"], st["message"], extras, strict=True
     ):
         try:
-            out.append(StateChange(str(sensor), LinkState(state), int(host_ns), str(msg)))
+            change = StateChange(
+                str(sensor), LinkState(state), int(host_ns), str(msg), _extra(extra)
+            )
         except ValueError:
             continue
+        out.append(change)
     out.sort(key=lambda c: c.host_ns)
     return out
+
+
+def _extra(text: object) -> dict:
+    try:
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", "replace")
+        value = json.loads(str(text)) if text is not None else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -27,12 +27,19 @@ class Reassembler:
     Limit: Movesense packets carry no counter, so a first part whose continuation was lost,
     followed directly by a continuation whose first part was lost, joins into one wrong
     notification (two losses in a row; the halves are indistinguishable).
+
+    Which packets are held as first parts: without a known ATT MTU, every first-type packet
+    shorter than a complete notification (it may be the first ``MTU - 3`` bytes of one). With
+    ``mtu`` set (the link reports it), only packets of exactly ``mtu - 3`` bytes, the size
+    the device cuts at: shorter complete notifications (other firmware, the simulator) then
+    pass at once instead of waiting for the next packet.
     """
 
-    def __init__(self, p: FirmwareProfile) -> None:
+    def __init__(self, p: FirmwareProfile, mtu: int | None = None) -> None:
         lay = p.layout
         self.active = lay is not None and lay.continuation_type is not None
         self._held: bytes | None = None
+        self.mtu = mtu
         if self.active:
             assert lay is not None and lay.notification_rate is not None
             self.first_type = lay.header[0].value
@@ -41,9 +48,24 @@ class Reassembler:
             n = max(1, round(p.rate / lay.notification_rate))
             self.full_size = lay.header_size + n * lay.sample_size
 
+    @property
+    def pending(self) -> bool:
+        """True while a first part waits for its continuation."""
+        return self._held is not None
+
     def reset(self) -> None:
-        """Forget a held first part (after a reconnect)."""
+        """Forget a held first part (use :meth:`flush` to keep it)."""
         self._held = None
+
+    def flush(self) -> list[bytes]:
+        """The held first part, if any, as it is (end of stream, link lost): never dropped."""
+        held, self._held = self._held, None
+        return [held] if held is not None else []
+
+    def _may_be_first_part(self, size: int) -> bool:
+        if size >= self.full_size:
+            return False
+        return self.mtu is None or size == self.mtu - 3
 
     def push(self, payload: bytes | bytearray | memoryview) -> list[bytes]:
         """Complete payloads (0, 1 or 2) available after this notification."""
@@ -61,7 +83,7 @@ class Reassembler:
         if self._held is not None:
             out.append(self._held)  # never completed: surfaces as a decode error
             self._held = None
-        if kind == self.first_type and len(data) < self.full_size:
+        if kind == self.first_type and self._may_be_first_part(len(data)):
             self._held = data
             return out
         out.append(data)

@@ -312,15 +312,16 @@ class FirmwareProfile:
         )
         return replace(p, _decode=build_decoder(p))
 
-    def assembler(self) -> Reassembler:
+    def assembler(self, mtu: int | None = None) -> Reassembler:
         """A new per-connection reassembler for notifications split over several packets.
 
         Feed every notification of one link through ``push(payload) -> list[bytes]`` and
         decode what it returns; for devices that never split packets it passes them through.
+        ``mtu``: the link's ATT MTU when known (see :class:`Reassembler`).
         """
         from .assembler import Reassembler
 
-        return Reassembler(self)
+        return Reassembler(self, mtu)
 
     def load_file(self, path: str) -> FirmwareProfile:
         """Validate the TOML file at ``path`` (same as :func:`imustream.profiles.load`)."""

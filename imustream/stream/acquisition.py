@@ -7,8 +7,11 @@ and :class:`~imustream.types.Gap` records, in order, per sensor.
 
 Per sensor:
 
-* decode with the sensor's firmware profile; a payload that does not decode is counted and
-  reported (``stats[sensor].messages``), never fatal;
+* join notifications the device split over two packets (``profile.assembler()``, Movesense
+  DATA + DATA_PART2; the link's MTU from its STREAMING state change tells which packets are
+  first parts), then decode with the sensor's firmware profile; a payload that does not
+  decode (e.g. a part whose other half was lost) is counted and reported
+  (``stats[sensor].messages``), never fatal;
 * order packets by their sequence counter (or device time) through a small reorder window,
   drop exact duplicates, and turn holes into ``Gap(reason="loss")`` with the number of
   missing samples;
@@ -44,6 +47,13 @@ SLEW_MIN_ADVANCE = 0.5
 WRONG_PROFILE_AFTER = 10
 
 _max_reduce = np.maximum.reduce
+
+
+def _assembler(profile: Any) -> Any:
+    """The profile's reassembler if its device splits notifications, else None."""
+    make = getattr(profile, "assembler", None)
+    asm = make() if make is not None else None
+    return asm if asm is not None and asm.active else None
 
 
 def unwrap_near(raw: float, reference: float, modulus: float) -> float:
@@ -119,6 +129,8 @@ class _Track:
     segment: int = 0
     bad_streak: int = 0
     pairer: Any = None  # sync.QuantityPairer for devices notifying acc and gyro separately
+    assembler: Any = None  # profiles.Reassembler for devices that split notifications
+    part_host_ns: int = 0  # arrival of the first part the assembler holds
     last_host_ns: int = 0
     dup_streak: int = 0
 
@@ -176,6 +188,7 @@ class Acquisition:
                 pairer=QuantityPairer(fs)
                 if len(getattr(profile, "streams", ("imu",))) > 1
                 else None,
+                assembler=_assembler(profile),
             )
 
     @property
@@ -210,9 +223,11 @@ class Acquisition:
             st.note(f"{change.state.value}: {change.message}")
         out: list[SampleBlock | Gap] = []
         if change.state in (LinkState.LOST, LinkState.RECONNECTING, LinkState.STOPPED):
-            out = self._release(tr, flush=True)
+            out = self._flush_parts(tr) + self._release(tr, flush=True)
         if change.state is LinkState.STREAMING:
-            out = self._release(tr, flush=True)
+            out = self._flush_parts(tr) + self._release(tr, flush=True)
+            if tr.assembler is not None:
+                tr.assembler.mtu = change.extra.get("mtu")
             if change.extra.get("connection", 1) != 1 or tr.last_session is not None:
                 st.reconnects += 1
                 tr.pending_segment = True
@@ -239,7 +254,26 @@ class Acquisition:
             raise KeyError(f"Acquisition has no sensor {sensor!r} (known: {list(self.tracks)})")
         if self.origin_ns is None:
             self.origin_ns = int(host_ns)
-        tr.last_host_ns = int(host_ns)
+        host_ns = int(host_ns)
+        tr.last_host_ns = host_ns
+        asm = tr.assembler
+        if asm is None:
+            return self._accept(tr, host_ns, payload, host_ns)
+        # a joined notification, or a held part given up on, counts from its first part
+        first_ns = tr.part_host_ns if asm.pending else host_ns
+        parts = asm.push(payload)
+        if asm.pending:
+            tr.part_host_ns = host_ns
+        out: list[SampleBlock | Gap] = []
+        for i, part in enumerate(parts):
+            out += self._accept(tr, first_ns if i == 0 else host_ns, part, host_ns)
+        return out
+
+    def _accept(
+        self, tr: _Track, host_ns: int, payload: bytes, now_ns: int
+    ) -> list[SampleBlock | Gap]:
+        """Decode one complete notification that arrived at ``host_ns``; ``now_ns`` is the
+        newest arrival (for the reorder hold)."""
         st = tr.stats
         try:
             block = tr.profile.decode(payload)
@@ -258,22 +292,29 @@ class Acquisition:
         st.packets += 1
         blocks = [block] if tr.pairer is None else tr.pairer.push(block)
         out: list[SampleBlock | Gap] = []
-        host_ns = int(host_ns)
         for b in blocks:
             held = self._stamp(tr, host_ns, b)
             if held is None:
                 continue
-            if not tr.held and self._ready(tr, held, 1, host_ns, False):
+            if not tr.held and self._ready(tr, held, 1, now_ns, False):
                 out += self._emit(tr, held)  # the usual case: in order, released on arrival
                 continue
             self._push(tr, held)
-            out += self._release(tr, now_ns=host_ns)
+            out += self._release(tr, now_ns=now_ns)
         return out
+
+    def _flush_parts(self, tr: _Track) -> list[SampleBlock | Gap]:
+        """Decode a first part still waiting for its continuation (link lost, session end)."""
+        if tr.assembler is None or not tr.assembler.pending:
+            return []
+        (part,) = tr.assembler.flush()
+        return self._accept(tr, tr.part_host_ns, part, tr.last_host_ns)
 
     def flush(self) -> list[SampleBlock | Gap]:
         """Release every held packet (end of a session)."""
         out: list[SampleBlock | Gap] = []
         for tr in self.tracks.values():
+            out += self._flush_parts(tr)
             if tr.pairer is not None:
                 for b in tr.pairer.flush():
                     held = self._stamp(tr, tr.last_host_ns, b)
