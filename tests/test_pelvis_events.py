@@ -309,23 +309,25 @@ def reference_sides(acc: np.ndarray, events: list, p: kernel.PelvisParams) -> li
     for i in i_ics:
         if i - w >= 0 and i + w <= n:
             contrib.append((i + w - 1, acc[i : i + w].mean(0) - acc[i - w : i].mean(0)))
-    sides, score, parity, last_t = [], 0.0, 0, None
+    sides, score, parity, last_t, latched = [], 0.0, 0, None, None
     for (_, t, _, emit), i in zip(ics, i_ics, strict=True):
         done = [d for k, d in contrib if k <= emit]
         up = g[emit] / np.linalg.norm(g[emit])
         side = None
+        left = latched  # once known, the last known axis stays in use
         if len(done) >= p.cal_ics:
             d = np.sum(done, axis=0)
             h = d - (d @ up) * up
             if np.linalg.norm(h) > p.cal_min * len(done):
-                left = np.cross(up, -h / np.linalg.norm(h))
-                if last_t is not None and t - last_t > p.bout_gap:
-                    score = 0.0
-                sgn = 1.0 if parity == 0 else -1.0
-                pre = acc[i - p.pre_start : i - p.pre_end].mean(0) if i >= p.pre_start else 0
-                score = p.side_forget * score + sgn * float(np.dot(pre, left))
-                side = "left" if score * sgn > 0 else "right"
-                parity = 1 - parity
+                left = latched = np.cross(up, -h / np.linalg.norm(h))
+        if left is not None:
+            if last_t is not None and t - last_t > p.bout_gap:
+                score = 0.0
+            sgn = 1.0 if parity == 0 else -1.0
+            pre = acc[i - p.pre_start : i - p.pre_end].mean(0) if i >= p.pre_start else 0
+            score = p.side_forget * score + sgn * float(np.dot(pre, left))
+            side = "left" if score * sgn > 0 else "right"
+            parity = 1 - parity
         sides.append(side)
         last_t = t
     return sides

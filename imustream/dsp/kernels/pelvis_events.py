@@ -71,7 +71,8 @@ _F_LAST_IC_T = 18
 _F_CS = 19  # 19..21 running sum of acc
 _F_D = 22  # 22..24 sum over ICs of (mean acc after - mean acc before)
 _F_ARM_N = 25  # sample at which the current step armed
-_N_F = 26
+_F_LAT = 26  # 26..28 the last lateral axis that was known
+_N_F = 29
 
 # int state indices
 _I_N = 0
@@ -85,7 +86,8 @@ _I_Q_TAIL = 7
 _I_C_HEAD = 8  # calibration queue
 _I_C_TAIL = 9
 _I_N_CAL = 10  # ICs accumulated into _F_D
-_N_I = 11
+_I_LAT_OK = 11  # 1 once a lateral axis was known (kept in _F_LAT)
+_N_I = 12
 
 
 class PelvisParams(NamedTuple):
@@ -257,7 +259,27 @@ def _emit_queue(st, p, n, lx, ly, lz, known, force, out_kind, out_idx, out_side,
 
 @njit(cache=True, nogil=True)
 def _lateral_axis(st, p, out):
-    """Unit "left" axis (up x forward) into ``out``; False while forward is not known."""
+    """Unit "left" axis (up x forward) into ``out``; False while forward is not known.
+
+    Once known, the axis is kept: the mounting is fixed, so when the braking sum later
+    falls below its threshold (turns, shuffling) the last known axis is used rather than
+    holding events back again.
+    """
+    if _current_lateral_axis(st, p, out):
+        for c in range(3):
+            st.f[_F_LAT + c] = out[c]
+        st.i[_I_LAT_OK] = 1
+        return True
+    if st.i[_I_LAT_OK] == 1:
+        for c in range(3):
+            out[c] = st.f[_F_LAT + c]
+        return True
+    return False
+
+
+@njit(cache=True, nogil=True)
+def _current_lateral_axis(st, p, out):
+    """The lateral axis from the braking sum so far; False while it is not significant."""
     f = st.f
     if not p.sides or st.i[_I_N_CAL] < p.cal_ics:
         return False
