@@ -349,3 +349,45 @@ def test_sides_match_numpy_reference(mobgap, name):
     assert len(got) > 40
     assert sum(s is not None for s in got) > 0.8 * len(got)
     assert got == ref
+
+
+def _mobgap_scores(mobgap, key):
+    """IC match, side checks and emission latencies (s) over the mobgap recordings named key."""
+    res, sides, lat = None, [], []
+    for name, d in mobgap.items():
+        if key not in name:
+            continue
+        fs = float(d["fs"])
+        ev = _run(PelvisEventDetector(fs), d["acc"], d["gyr"])
+        ics = sorted((e for e in ev if e[0] == "ic"), key=lambda e: e[1])
+        ic = np.array([e[1] for e in ics]) / fs
+        keep = in_bouts(ic, d["bouts"], TOL)
+        r = match_events(ic[keep], d["ic"], TOL)
+        side = np.array([str(e[2]) for e in ics])[keep]
+        sides += [side[i] == d["ic_side"][j] for i, j in r.pairs]
+        lat += [(e[3] - e[1]) / fs for e in ics]
+        res = r if res is None else res + r
+    return res, np.array(sides), np.array(lat)
+
+
+def test_accuracy_floor_mobgap_daily_life(mobgap):
+    """Test11 (turns, stops, shuffling; noisy INDIP reference): IC F1 measured 0.635 (0.604
+    before the half-depth arming and the 1 s arming timeout), sides 0.884. The target 0.97 is
+    not reached: see benchmarks/accuracy.py's mobgap diagnostics for what is missed."""
+    r, sides, _ = _mobgap_scores(mobgap, "Test11")
+    assert r.f1 >= 0.62
+    assert np.mean(sides) >= 0.87
+    r, sides, _ = _mobgap_scores(mobgap, "HA001_Test11")  # the cleanest Test11 reference
+    assert r.f1 >= 0.78  # measured 0.793
+    assert np.mean(sides) >= 0.9  # measured 0.913
+
+
+def test_walking_ic_latency(mobgap):
+    """Walking ICs are emitted a median ~0.12 s after the contact (3 Hz rise past its steepest
+    point, confirmed by the 4 Hz channel); only the first ICs of a recording wait for the
+    forward direction (sides), and once it is known it is kept."""
+    _, _, lat = _mobgap_scores(mobgap, "Test11")
+    assert np.all(lat > 0)
+    assert np.median(lat) <= 0.15  # measured 0.116
+    # measured p90 0.221, p95 0.60 (the first ICs of each recording, waiting for forward)
+    assert np.percentile(lat, 90) <= 0.25
