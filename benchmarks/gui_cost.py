@@ -135,7 +135,7 @@ def run_dashboard(app, rate: float, duration: float, fps: float) -> dict:
         "step_latency_ms_p95": float(np.percentile(step_lat, 95))
         if step_lat.size
         else float("nan"),
-        "steps": len(win.model.steps),
+        "steps": win.model.n_steps,
         "warm_up_s": warm_up_s,
         "warning": win.banner.is_warning,
         "worker_error": repr(worker.error) if worker.error else "",

@@ -99,7 +99,7 @@ def test_pipeline_right_hip_drop_run_warns_and_names_the_side(make_window):
 def test_pipeline_symmetric_run_shows_no_warning(make_window):
     win, feed = make_window()
     _play_pipeline(win, feed, "symmetric-runner")
-    assert len(win.model.steps) > 60
+    assert win.model.n_steps > 60
     assert not win.banner.is_warning and "No asymmetry alert" in win.banner.text()
     assert not win.model.alerts
 

@@ -13,6 +13,7 @@ from pyqtgraph.Qt import QtCore, QtWidgets
 
 from .feed import LiveFeed
 from .model import DashboardModel
+from .recent import RecentValues
 from .style import BACKGROUND, FOREGROUND
 from .widgets import (
     AlertBanner,
@@ -30,19 +31,21 @@ __all__ = ["Dashboard", "FrameStats"]
 class FrameStats:
     """Per-frame GUI-thread cost and display latency, gathered while the window runs."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep: int = 65_536) -> None:
+        # the newest ``keep`` values of each (RecentValues: fixed memory; len() = total count)
         self.frames = 0
-        self.frame_s: list[float] = []
+        self.frame_s = RecentValues(keep)
         #: update cost of the frames that had new data to draw
-        self.busy_frame_s: list[float] = []
+        self.busy_frame_s = RecentValues(keep)
         #: ns from a step's/event's notification arrival to its frame painted (the first
         #: event-loop pass after the frame's repaint)
-        self.latency_ns: list[int] = []
+        self.latency_ns = RecentValues(keep, np.int64)
         #: the same for steps only (a step is released after its toe-off and the next IC)
-        self.step_latency_ns: list[int] = []
+        self.step_latency_ns = RecentValues(keep, np.int64)
 
     def summary(self) -> dict[str, float]:
-        """Frame count, median/p95 frame time (ms), median/p95 latency (ms)."""
+        """Frame count, median/p95 frame time (ms), median/p95 latency (ms) over the newest
+        ``keep`` frames and latencies."""
         ft = np.asarray(self.frame_s) * 1e3
         lat = np.asarray(self.latency_ns) * 1e-6
         nan = float("nan")
@@ -52,7 +55,7 @@ class FrameStats:
             "frame_ms_p95": float(np.percentile(ft, 95)) if ft.size else nan,
             "latency_ms_median": float(np.median(lat)) if lat.size else nan,
             "latency_ms_p95": float(np.percentile(lat, 95)) if lat.size else nan,
-            "latency_n": float(lat.size),
+            "latency_n": float(len(self.latency_ns)),
         }
 
 

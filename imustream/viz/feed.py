@@ -4,11 +4,12 @@ Producers (acquisition / DSP threads) call the ``push_*`` methods; the GUI threa
 "everything since write count N" with ``since``. Nothing is ever handed back upstream.
 Sample rows go to one ``stream.RingBuffer`` per sensor sized for ``keep_s`` seconds (enough
 for the scrolling traces); discrete records (events, steps, alerts, link states, gaps) are
-few and kept for the whole session.
+few and kept in a fixed-size :class:`RecordLog` (the recording keeps all of them).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -56,24 +57,45 @@ class Stamped:
 
 
 class RecordLog:
-    """Append-only list of records with a write count (list.append is atomic under the GIL)."""
+    """The latest ``capacity`` records with a write count (readers ask "everything since N").
 
-    def __init__(self) -> None:
-        self._items: list[Stamped] = []
+    A fixed-size ring: a long session keeps memory flat. A reader more than ``capacity``
+    records behind gets only the retained ones (:meth:`since` says how many it missed); the
+    dashboard reads every frame, so it never is. The recording keeps every record.
+    """
+
+    def __init__(self, capacity: int = 8192) -> None:
+        if capacity < 1:
+            raise ValueError(f"RecordLog capacity must be >= 1, got {capacity}")
+        self.capacity = int(capacity)
+        self._items: list[Stamped | None] = [None] * self.capacity
+        self._count = 0
+        self._lock = threading.Lock()  # producers only; readers never wait
 
     @property
     def write_count(self) -> int:
         """Total records ever pushed."""
-        return len(self._items)
+        return self._count
 
     def push(self, record: Any, source_host_ns: int | None = None) -> None:
-        """Append one record."""
-        self._items.append(Stamped(record, source_host_ns))
+        """Append one record (overwrites the oldest when full)."""
+        with self._lock:
+            self._items[self._count % self.capacity] = Stamped(record, source_host_ns)
+            self._count += 1  # published after the slot is written
 
     def since(self, count: int) -> tuple[list[Stamped], int]:
-        """Records written at or after ``count`` and the current write count."""
-        end = len(self._items)
-        return self._items[count:end], end
+        """Retained records written at or after ``count`` and the current write count.
+
+        ``new_count - count - len(records)`` records were overwritten before this read.
+        """
+        end = self._count
+        cap = self.capacity
+        start = max(int(count), end - cap)
+        items = [self._items[i % cap] for i in range(start, end)]
+        lapped = self._count - cap  # a producer may have overwritten slots while we copied
+        if lapped > start:
+            items = items[lapped - start :]
+        return items, end
 
 
 class LiveFeed:
@@ -87,6 +109,8 @@ class LiveFeed:
         Seconds of samples to keep per sensor for the traces.
     max_rate_hz : float
         Highest sampling rate expected; sizes the sample logs.
+    keep_records : int
+        Discrete records kept (:class:`RecordLog` capacity); 8192 is ~10 min of running.
     """
 
     def __init__(
@@ -94,13 +118,14 @@ class LiveFeed:
         sensors: Iterable[str] = tuple(Sensor),
         keep_s: float = 30.0,
         max_rate_hz: float = 1000.0,
+        keep_records: int = 8192,
     ) -> None:
         self.sensors = tuple(str(s) for s in sensors)
         if not self.sensors:
             raise ValueError("LiveFeed needs at least one sensor")
         keep_rows = max(1, int(keep_s * max_rate_hz))
         self.samples = {s: RingBuffer(keep_rows, SAMPLE_WIDTH) for s in self.sensors}
-        self.records = RecordLog()
+        self.records = RecordLog(keep_records)
         #: latest battery level per sensor in percent (also taken from StateChange.extra)
         self.battery: dict[str, float] = {}
 

@@ -2,13 +2,15 @@
 
 Called once per frame on the GUI thread. Each call reads only "everything since write
 count N" and keeps just what the widgets draw: the last ``window_s`` seconds of samples
-per sensor, the IC/TO events in that window, every step of the session, the latest
-alert per metric and per-sensor link status.
+per sensor, the IC/TO events in that window, the most recent steps, a fixed-size pelvic-drop
+trend of the whole session, the latest alert per metric and per-sensor link status. Memory
+does not grow with the session's length (the recording keeps everything).
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,6 +28,7 @@ from ..types import (
     ToeOff,
 )
 from .feed import COL_CLIP, COL_T, SAMPLE_WIDTH, LiveFeed
+from .recent import DecimatedTrend, RecentValues
 
 __all__ = ["DashboardModel", "SensorStatus"]
 
@@ -74,6 +77,12 @@ class DashboardModel:
         Most recent steps (both sides) used for cadence.
     rate_window_s : float
         Seconds of samples used to measure each sensor's effective rate.
+    keep_steps : int
+        Most recent steps (both sides) kept in :attr:`steps`.
+    trend_steps : int
+        Steps in the trailing mean of the pelvic-drop trend line.
+    trend_points : int
+        Most recent per-side step dots of the trend; the mean line is decimated to as many.
     """
 
     def __init__(
@@ -83,11 +92,16 @@ class DashboardModel:
         balance_steps: int = 20,
         cadence_steps: int = 10,
         rate_window_s: float = 2.0,
+        keep_steps: int = 256,
+        trend_steps: int = 10,
+        trend_points: int = 1500,
     ) -> None:
         if window_s <= 0 or balance_steps < 1 or cadence_steps < 2 or rate_window_s <= 0:
             raise ValueError(
                 "window_s and rate_window_s must be > 0, balance_steps >= 1, cadence_steps >= 2"
             )
+        if keep_steps < cadence_steps or trend_steps < 1 or trend_points < 2:
+            raise ValueError("keep_steps >= cadence_steps, trend_steps >= 1, trend_points >= 2")
         self.feed = feed
         self.window_s = float(window_s)
         self.balance_steps = int(balance_steps)
@@ -103,9 +117,23 @@ class DashboardModel:
             s: np.empty((0, SAMPLE_WIDTH)) for s in self.sensors
         }
         self._events = {s: _EventWindow() for s in self.sensors}
-        #: every step of the session in arrival order
-        self.steps: list[Step] = []
-        self._steps_by_side: dict[Side, list[Step]] = {s: [] for s in SIDES}
+        #: the most recent ``keep_steps`` steps in arrival order
+        self.steps: deque[Step] = deque(maxlen=int(keep_steps))
+        #: steps of the session so far
+        self.n_steps = 0
+        #: records the feed overwrote before this model read them (fell > capacity behind)
+        self.records_missed = 0
+        self._steps_by_side: dict[Side, deque[Step]] = {
+            s: deque(maxlen=self.balance_steps) for s in SIDES
+        }
+        self.trend_steps = int(trend_steps)
+        self._trend_dots = {
+            s: (RecentValues(trend_points), RecentValues(trend_points)) for s in SIDES
+        }
+        self._trend_window: dict[Side, deque[float]] = {
+            s: deque(maxlen=self.trend_steps) for s in SIDES
+        }
+        self._trend_line = {s: DecimatedTrend(trend_points // 2) for s in SIDES}
         #: latest alert per (metric, side), exactly as emitted by the pipeline
         self.alerts: dict[tuple[str, str | None], Alert] = {}
         #: alerts that turned on during the last update (for the audible cue)
@@ -172,6 +200,7 @@ class DashboardModel:
 
     def _pull_records(self) -> bool:
         items, count = self.feed.records.since(self._record_count)
+        self.records_missed += count - self._record_count - len(items)
         self._record_count = count
         self.new_activations = []
         self.new_record_sources = []
@@ -183,8 +212,7 @@ class DashboardModel:
                     ev = self._events[r.sensor]
                     (ev.ic if isinstance(r, InitialContact) else ev.to).append(r.time)
             elif isinstance(r, Step):
-                self.steps.append(r)
-                self._steps_by_side[r.side].append(r)
+                self._add_step(r)
             elif isinstance(r, Alert):
                 key = (r.metric, r.side)
                 previous = self.alerts.get(key)
@@ -208,6 +236,23 @@ class DashboardModel:
                     self.new_step_sources.append(item.source_host_ns)
         return bool(items)
 
+    def _add_step(self, step: Step) -> None:
+        self.steps.append(step)
+        self.n_steps += 1
+        side = step.side
+        self._steps_by_side[side].append(step)
+        drop = float(step.pelvic_drop_deg)
+        if math.isfinite(drop):
+            t_dots, d_dots = self._trend_dots[side]
+            t_dots.append(step.ic_time)
+            d_dots.append(drop)
+        # trailing mean over the finite drops among the last ``trend_steps`` steps of the side
+        window = self._trend_window[side]
+        window.append(drop)
+        finite = [v for v in window if math.isfinite(v)]
+        if finite:
+            self._trend_line[side].add(step.ic_time, math.fsum(finite) / len(finite))
+
     # ------------------------------------------------------------------ views
     def event_times(self, sensor: str) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """IC and TO times (session s) inside the trace window of ``sensor``."""
@@ -215,19 +260,24 @@ class DashboardModel:
         return np.asarray(ev.ic, dtype=np.float64), np.asarray(ev.to, dtype=np.float64)
 
     def recent_steps(self, n: int) -> list[Step]:
-        """The last ``n`` steps of either side, in order."""
-        return self.steps[-n:] if n > 0 else []
+        """The last ``n`` steps of either side, in order (at most ``keep_steps``)."""
+        k = len(self.steps)
+        return [self.steps[i] for i in range(max(0, k - n), k)] if n > 0 else []
 
     def drop_trend(self, side: Side) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """IC time and pelvic drop (deg) of every step on ``side`` in the session."""
-        steps = self._steps_by_side[side]
-        t = np.fromiter((s.ic_time for s in steps), dtype=np.float64, count=len(steps))
-        d = np.fromiter((s.pelvic_drop_deg for s in steps), dtype=np.float64, count=len(steps))
-        return t, d
+        """IC time and pelvic drop (deg) of the latest ``trend_points`` steps on ``side`` with
+        a drop (the trend's dots)."""
+        t, d = self._trend_dots[side]
+        return t.values(), d.values()
+
+    def drop_trend_line(self, side: Side) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """The ``trend_steps``-step trailing mean of the drop on ``side`` over the whole session,
+        min/max-decimated to at most ``trend_points`` points, ending at the latest step."""
+        return self._trend_line[side].points()
 
     def mean_drop(self, side: Side) -> float:
         """Mean pelvic drop (deg) of the last ``balance_steps`` steps on ``side``."""
-        vals = [s.pelvic_drop_deg for s in self._steps_by_side[side][-self.balance_steps :]]
+        vals = [s.pelvic_drop_deg for s in self._steps_by_side[side]]
         vals = [v for v in vals if math.isfinite(v)]
         return float(np.mean(vals)) if vals else _NAN
 
@@ -236,7 +286,7 @@ class DashboardModel:
         """Left and right share (%) of the summed mean contact times (recent steps)."""
         means = []
         for side in SIDES:
-            vals = [s.contact_time for s in self._steps_by_side[side][-self.balance_steps :]]
+            vals = [s.contact_time for s in self._steps_by_side[side]]
             vals = [v for v in vals if math.isfinite(v)]
             means.append(float(np.mean(vals)) if vals else _NAN)
         total = means[0] + means[1]
@@ -247,7 +297,7 @@ class DashboardModel:
     @property
     def cadence(self) -> float:
         """Steps per minute over the last ``cadence_steps`` steps (median of step intervals)."""
-        recent = self.steps[-self.cadence_steps :]
+        recent = self.recent_steps(self.cadence_steps)
         given = [s.cadence for s in recent if math.isfinite(s.cadence)]
         if len(given) >= 2:
             return float(np.median(given))

@@ -7,7 +7,6 @@ import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtWidgets
 
 from ...types import SIDES
-from ..decimate import minmax_decimate
 from ..model import DashboardModel
 from ..style import BAD, FOREGROUND, MUTED, SIDE_COLOURS
 
@@ -119,9 +118,9 @@ class PelvicDropPanel(QtWidgets.QWidget):
             if limits:
                 line.setPos(limits[-1])
                 line.setVisible(True)
-        if len(model.steps) == self._n_drawn:
+        if model.n_steps == self._n_drawn:
             return
-        self._n_drawn = len(model.steps)
+        self._n_drawn = model.n_steps
         recent = model.recent_steps(self.n_steps)
         heights = np.array([s.pelvic_drop_deg for s in recent], dtype=np.float64)
         heights = np.nan_to_num(heights, nan=0.0)
@@ -129,14 +128,7 @@ class PelvicDropPanel(QtWidgets.QWidget):
         brushes = [pg.mkBrush(SIDE_COLOURS[s.side]) for s in recent]
         self.bars.setOpts(x=x, height=heights, brushes=brushes, width=0.8)
         for side in SIDES:
-            t, d = model.drop_trend(side)
-            ok = np.isfinite(d)
-            # long sessions: dots for the latest steps only, the mean line over everything
-            self.trend_points[side].setData(t[ok][-MAX_TREND_POINTS:], d[ok][-MAX_TREND_POINTS:])
-            mean = rolling_mean(d, self.trend_steps)
-            keep = np.isfinite(mean)
-            t_keep, m_keep = t[keep], mean[keep]
-            t_line, m_line = minmax_decimate(t_keep, m_keep, MAX_TREND_POINTS // 2)
-            if t_line.size and t_line[-1] != t_keep[-1]:  # the line ends at the latest step
-                t_line, m_line = np.append(t_line, t_keep[-1]), np.append(m_line, m_keep[-1])
-            self.trend_lines[side].setData(t_line, m_line)
+            # long sessions: the model keeps dots for the latest steps only and the mean line
+            # over the whole session decimated (fixed memory)
+            self.trend_points[side].setData(*model.drop_trend(side))
+            self.trend_lines[side].setData(*model.drop_trend_line(side))
