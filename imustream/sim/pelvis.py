@@ -4,13 +4,24 @@ Orientation is ``R = Rz(yaw) Ry(pitch) Rx(roll)`` (body -> world, pelvis frame x
 z up). ``roll`` is the obliquity: positive = LEFT hip up (right hip down). In a left stance the
 contralateral (right) hip drops, so roll rises above neutral by the drop; in a right stance roll
 falls below neutral. ``pitch`` is anterior tilt (positive = tipping forward), ``yaw`` the heading
-plus axial rotation (positive = right hip forward, peaks in left stance).
+plus axial rotation (positive = right hip forward; running: peaks in left stance).
 
 Vertical acceleration comes from a ground-reaction-force model: each stance pushes with
 ``A (sin(pi tau)^p + dip sin(3 pi tau))`` plus a short impact transient, scaled so that each step's
 impulse equals body weight times its step time (no drift of vertical velocity over a bout); the
 body falls into the first IC of a bout with the steady-state vertical speed, so the bounce is
 periodic around a constant height, and absorbs it after the landing into standing.
+
+Walking (``gait="walk"``) is an inverted pendulum rather than a bounce, and its pelvis follows
+the averages of real lower-back recordings around each IC (mobgap, ``benchmarks/sim_realism.py``):
+each stance force is a plateau loaded / unloaded over ``grf_ramp`` of the stance with a
+mid-stance valley (``grf_valley``), plus a loading transient ``impact_time`` after IC, so the
+total exceeds body weight from just before IC through double support (pelvis lowest just after
+IC) and falls below it in single support (highest at mid-stance); the pelvis sways
+toward the stance leg, crossing the midline at each IC (C2 quintic through the ICs: lateral
+acceleration away from the stance foot all through its step); axial rotation crosses neutral at
+each IC, the stance-side hip coming forward during the stance (rate extreme at IC); each stance
+brakes from IC to ``brake_end_frac`` of the stance and propels after it (zero net impulse).
 """
 
 from __future__ import annotations
@@ -21,7 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .gait import LEFT, GaitPlan
-from .hermite import smoothstep
+from .hermite import PiecewiseQuintic, smoothstep
 from .path import Path
 from .rotations import body_rates, euler_matrix, rotate
 from .scenarios import Scenario
@@ -32,6 +43,11 @@ __all__ = ["G", "PelvisModel", "bump"]
 
 G = 9.81
 _SETTLE_S = 0.3  # s to absorb the vertical speed after landing into standing
+# walking: peak of a step's excursion of the quintic through the ICs, per (boundary rate * step)
+_QUINTIC_PEAK = 0.3125
+# walking forward force: peaks of braking / propulsion as fractions of their own stance part
+_BRAKE_PEAK = 0.3
+_PROPULSION_PEAK = 0.1
 
 
 def bump(tau: FloatArray, peak: float) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -48,6 +64,41 @@ def bump(tau: FloatArray, peak: float) -> tuple[FloatArray, FloatArray, FloatArr
     return s * inside, db * inside, ddb * inside
 
 
+def _stance_shape(tau: FloatArray, sc: Scenario) -> FloatArray:
+    """Vertical force of one stance over its normalised time ``tau`` in [0, 1] (unscaled).
+
+    ``grf_ramp == 0``: ``sin(pi tau)^p + dip sin(3 pi tau)``. ``grf_ramp > 0`` (walking): a
+    plateau loaded and unloaded by C2 smoothsteps over ``grf_ramp`` of the stance (two legs
+    overlapping by that much carry a constant total) minus a mid-stance valley.
+    """
+    if sc.grf_ramp == 0:
+        return np.abs(np.sin(np.pi * tau)) ** sc.grf_power + sc.grf_dip * np.sin(3 * np.pi * tau)
+    r = sc.grf_ramp
+    inside = (tau >= 0) & (tau <= 1)
+    plateau = smoothstep(tau / r)[0] * smoothstep((1 - tau) / r)[0] * inside
+    return plateau - sc.grf_valley * bump((tau - r) / (1 - 2 * r), 0.5)[0]
+
+
+def _stance_shape_integral(sc: Scenario) -> float:
+    """Integral of :func:`_stance_shape` over [0, 1] (a smoothstep ramp integrates to half its
+    width, a bump to half its support)."""
+    if sc.grf_ramp == 0:
+        p = sc.grf_power
+        out = math.gamma((p + 1) / 2) / (math.sqrt(math.pi) * math.gamma(p / 2 + 1))
+        return out + sc.grf_dip * 2 / (3 * np.pi)
+    r = sc.grf_ramp
+    return 1 - r - sc.grf_valley * 0.5 * (1 - 2 * r)
+
+
+def _brake_propel(tau: FloatArray, sc: Scenario) -> FloatArray:
+    """Walking forward force of one stance per unit peak braking: -1 at the braking peak, then
+    propulsion; zero net impulse over the stance (a bump's integral is half its width)."""
+    e = sc.brake_end_frac
+    brake = bump(tau / e, _BRAKE_PEAK)[0]
+    propel = bump((tau - e) / (1 - e), _PROPULSION_PEAK)[0]
+    return -brake + propel * e / (1 - e)
+
+
 class PelvisModel:
     """Evaluates the pelvis trajectory of one planned run at arbitrary times."""
 
@@ -56,10 +107,7 @@ class PelvisModel:
         self.sign = np.where(plan.side == LEFT, 1.0, -1.0)
         self.stance = plan.to - plan.ic
         self.step = plan.next_ic - plan.ic
-        # integral over [0, 1] of sin(pi tau)^p + dip sin(3 pi tau)
-        p = sc.grf_power
-        shape_int = math.gamma((p + 1) / 2) / (math.sqrt(math.pi) * math.gamma(p / 2 + 1))
-        shape_int += sc.grf_dip * 2 / (3 * np.pi)
+        shape_int = _stance_shape_integral(sc)
         f = plan.shape
         self.impact = sc.impact_g * G * f[:, 7]
         impact_area = self.impact * sc.impact_width * np.sqrt(np.pi)
@@ -72,6 +120,28 @@ class PelvisModel:
         self.lever = np.asarray(sc.pelvis_lever, dtype=float)
         self._transitions = np.zeros((0, 3))
         self._transitions = self._bout_transitions()
+        self.walk = sc.gait == "walk"
+        if self.walk:
+            self._sway = self._through_ics(self.sway, plan.side == LEFT)
+            self._axial = self._through_ics(self.axial, plan.side != LEFT)
+
+    def _through_ics(self, amp: FloatArray, positive: NDArray[np.bool_]) -> PiecewiseQuintic:
+        """Walking: C2 stride-periodic oscillation crossing 0 at every IC (quintic pieces).
+
+        In each regular step the excursion peaks at ``|amp|`` mid-step, on the side given by
+        the sign of ``amp``; at an IC the rate is ``+-min`` of the two adjacent steps' rates
+        (``+`` where ``positive``), 0 at the first IC and the landings of a bout, so the
+        oscillation starts and stops with the bout.
+        """
+        plan = self.plan
+        regular = np.isfinite(plan.to) & np.isfinite(plan.next_ic)
+        rate = np.where(regular, np.abs(amp) / (_QUINTIC_PEAK * np.where(regular, self.step, 1)), 0)
+        prev = np.concatenate([[0.0], rate[:-1]])
+        v = np.minimum(prev, rate) * np.where(positive, 1.0, -1.0)
+        knots = np.concatenate([[plan.t_start - 1.0], plan.ic, [plan.t_end + 1.0]])
+        v = np.concatenate([[0.0], v, [0.0]])
+        z = np.zeros_like(knots)
+        return PiecewiseQuintic.through_knots(knots, z, v, z)
 
     def _bout_transitions(self) -> FloatArray:
         """(start, end, velocity change) of the vertical transitions into and out of each bout.
@@ -103,10 +173,9 @@ class PelvisModel:
             ok, tau_j = self._in_stance(j, t)
             jj = np.maximum(j, 0)
             since = t - plan.ic[jj] - sc.impact_time
-            force = self.grf_amp[jj] * (
-                np.abs(np.sin(np.pi * tau_j)) ** sc.grf_power
-                + sc.grf_dip * np.sin(3 * np.pi * tau_j)
-            ) + self.impact[jj] * np.exp(-((since / sc.impact_width) ** 2))
+            force = self.grf_amp[jj] * _stance_shape(tau_j, sc) + self.impact[jj] * np.exp(
+                -((since / sc.impact_width) ** 2)
+            )
             vert += np.where(ok, force, 0.0)
         b = np.searchsorted(plan.bouts[:, 1:].ravel(), t, side="right")
         vert -= np.where(b % 2 == 1, G, 0.0)  # inside a bout: stance forces carry the weight
@@ -142,8 +211,12 @@ class PelvisModel:
         dur = np.where(step_ok, dur, 1.0)
         b, db, ddb = bump(tau, 0.5)
         psi, dpsi, ddpsi = self.path.heading(t)
-        ax = self.axial[kk]
-        yaw = (psi + ax * b, dpsi + ax * db / dur, ddpsi + ax * ddb / dur**2)
+        if self.walk:
+            ax, dax, ddax = self._axial(t)
+            yaw = (psi + ax, dpsi + dax, ddpsi + ddax)
+        else:
+            ax = self.axial[kk]
+            yaw = (psi + ax * b, dpsi + ax * db / dur, ddpsi + ax * ddb / dur**2)
         tl = self.tilt[kk]
         pitch = (np.deg2rad(sc.neutral_tilt_deg) + tl * b, tl * db / dur, tl * ddb / dur**2)
         roll = [np.full_like(t, np.deg2rad(sc.neutral_obliquity_deg)), 0 * t, 0 * t]
@@ -171,12 +244,18 @@ class PelvisModel:
         step_ok = (k >= 0) & np.isfinite(dur)
         dur = np.where(step_ok, dur, 1.0)
         tau = np.where(step_ok, (t - plan.ic[kk]) / dur, -1.0)
-        lat = self.sway[kk] * bump(tau, 0.5)[2] / dur**2
+        if self.walk:
+            lat = self._sway(t)[2]
+        else:
+            lat = self.sway[kk] * bump(tau, 0.5)[2] / dur**2
         fwd = np.zeros_like(t)
         for j in (k, km1):
             ok, tau_j = self._in_stance(j, t)
             jj = np.maximum(j, 0)
-            fwd -= np.where(ok, self.brake[jj] * np.sin(2 * np.pi * tau_j), 0.0)
+            if self.walk:
+                fwd += np.where(ok, self.brake[jj] * _brake_propel(tau_j, self.sc), 0.0)
+            else:
+                fwd -= np.where(ok, self.brake[jj] * np.sin(2 * np.pi * tau_j), 0.0)
         vert = self._vertical(t)
         c, s = np.cos(psi), np.sin(psi)
         hor = self.path.accel(t)

@@ -58,7 +58,10 @@ class Scenario:
     impact_time: float = 0.025  #: s after IC of the vertical impact transient
     impact_width: float = 0.008  #: s, Gaussian width of the transient
     grf_power: float = 2.0  #: stance force shape sin(pi tau)^p: > 1 = more peaked
-    grf_dip: float = 0.0  #: walking double hump: weight of sin(3 pi tau) (0.35 for walking)
+    grf_dip: float = 0.0  #: walking double hump: weight of sin(3 pi tau)
+    grf_ramp: float = 0.0  #: > 0: walking force, loading/unloading over this stance fraction
+    grf_valley: float = 0.0  #: walking force (grf_ramp > 0): mid-stance dip, fraction of plateau
+    brake_end_frac: float = 0.45  #: walking: stance fraction where braking turns to propulsion
     pelvis_lever: tuple[float, float, float] = (-0.10, 0.0, 0.0)  #: sensor offset, pelvis frame m
     # --- foot kinematics (foot pitch > 0 = toes down)
     strike_angle_deg: float = -12.0  #: foot pitch at IC (negative = dorsiflexed, heel strike)
@@ -137,6 +140,9 @@ class Scenario:
             ("strike_angle_deg", -45 < self.strike_angle_deg <= 0, "must be in (-45, 0]"),
             ("jitter_s", self.jitter_s >= 0, "must be >= 0"),
             ("grf_power", 1.0 <= self.grf_power <= 4.0, "must be in [1, 4]"),
+            ("grf_ramp", 0 <= self.grf_ramp < 0.5, "must be in [0, 0.5)"),
+            ("grf_valley", 0 <= self.grf_valley < 1, "must be in [0, 1)"),
+            ("brake_end_frac", 0.1 <= self.brake_end_frac <= 0.9, "must be in [0.1, 0.9]"),
             ("impact_duration", 0 < self.impact_duration, "must be > 0"),
         ]
         if self.gait == "run":
@@ -172,15 +178,18 @@ _WALK = dict(
     speed=1.3,
     cadence=110.0,
     contact_time=0.65,
-    drop_left_deg=3.0,
-    drop_right_deg=3.0,
+    drop_left_deg=2.0,
+    drop_right_deg=2.0,
     tilt_amp_deg=3.0,
     axial_amp_deg=5.0,
-    sway_lat_m=0.03,
-    brake_acc=1.5,
-    impact_g=0.45,
-    grf_power=1.0,
-    grf_dip=0.35,
+    sway_lat_m=0.045,
+    brake_acc=1.25,
+    brake_end_frac=0.47,
+    impact_g=0.25,
+    impact_time=0.055,
+    impact_width=0.035,
+    grf_ramp=0.16,
+    grf_valley=0.13,
     strike_angle_deg=-20.0,
     toe_off_angle_deg=45.0,
     swing_max_deg=50.0,

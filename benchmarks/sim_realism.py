@@ -1,0 +1,220 @@
+"""Walking pelvis of the virtual runner vs real lower-back IMU data, averaged around each IC.
+
+    python benchmarks/sim_realism.py [DATASETS_DIR] [--seeds 3] [--duration 60]
+
+Real: mobgap (McRoberts lower back, 100 Hz; columns acc/gyr 0 = up, 1 = right, 2 = forward),
+every reference IC whose +-0.6 s window lies inside the recording, Test5 (straight walks) and
+Test11 (daily-life bouts) apart. Simulated: the walking scenarios at 100 Hz, mounted in the
+mobgap frame, every exact truth IC of steady walking (2.5 s after a bout's first IC, 0.6 s
+before its landing). Each window has its own mean removed (gravity, tilt, bias), then windows are
+averaged. Channels that change sign with the stance side (medio-lateral acc, yaw and roll rates)
+are flipped for right ICs before pooling, so "lat" reads "towards the right in a left IC".
+
+Printed: per channel the correlation and RMS difference between the simulated and real average
+waveforms, and the timing of key features (vertical rise and peak after IC, lowest vertical
+acceleration in single support, forward deceleration after IC, lateral acceleration sign per
+stance side).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+from rich.console import Console
+from rich.table import Table
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from imustream.sim import VirtualRunner  # noqa: E402
+
+FS = 100.0
+LAGS = np.arange(-60, 61) / FS  #: window around each IC, s
+#: body (x forward, y left, z up) -> mobgap sensor (x up, y right, z forward)
+MOBGAP_MOUNT = np.array([[0.0, 0.0, 1.0], [0.0, -1.0, 0.0], [1.0, 0.0, 0.0]])
+CHANNELS = ("vert", "lat", "fwd", "gyr up", "gyr right", "gyr fwd")
+#: channels whose sign follows the stance side (flipped for right ICs when pooling)
+SIDED = np.array([False, True, False, True, False, True])
+SIM_SCENARIOS = ("treadmill-walk", "limping-walk")
+
+
+@dataclass
+class Windows:
+    """Mean-removed signal windows around ICs: ``x`` (n_ic, len(LAGS), 6), ``side`` (n_ic,)."""
+
+    x: NDArray[np.float64]
+    side: NDArray[np.str_]
+
+    def mean(self, side: str | None = None) -> NDArray[np.float64]:
+        """Average window of one side, or of both with the sided channels of right ICs flipped."""
+        if side is not None:
+            return self.x[self.side == side].mean(axis=0)
+        flip = np.where((self.side == "right")[:, None, None] & SIDED, -1.0, 1.0)
+        return (self.x * flip).mean(axis=0)
+
+
+def windows(t, acc, gyr, ics, sides) -> Windows:
+    """Windows of acc and gyr (linear interpolation at ``ic + LAGS``), each mean-removed."""
+    sig = np.hstack([acc, gyr])
+    keep = (ics + LAGS[0] >= t[0]) & (ics + LAGS[-1] <= t[-1])
+    at = ics[keep, None] + LAGS
+    x = np.stack([np.interp(at, t, sig[:, c]) for c in range(6)], axis=-1)
+    return Windows(x - x.mean(axis=1, keepdims=True), np.asarray(sides)[keep])
+
+
+def real_windows(datasets: Path, test: str) -> Windows:
+    """All mobgap ICs of one test ("Test5" or "Test11")."""
+    parts = []
+    for f in sorted((datasets / "mobgap").glob(f"*_{test}_*.npz")):
+        d = np.load(f, allow_pickle=False)
+        t = np.arange(d["acc"].shape[0]) / float(d["fs"])
+        parts.append(windows(t, d["acc"], d["gyr"], d["ic"], d["ic_side"]))
+    if not parts:
+        raise FileNotFoundError(f"no mobgap {test} recordings in {datasets / 'mobgap'}")
+    return Windows(np.concatenate([p.x for p in parts]), np.concatenate([p.side for p in parts]))
+
+
+def sim_windows(scenario: str, seeds: range, duration: float) -> Windows:
+    """The exact truth ICs of steady walking of a simulated scenario (mobgap mounting)."""
+    parts = []
+    for seed in seeds:
+        vr = VirtualRunner(scenario, fs=FS, seed=seed, duration=duration, mounting=MOBGAP_MOUNT)
+        run = vr.run()
+        p, tr = run.sensors["pelvis"], run.truth
+        ic = tr["ic_time"]
+        steady = np.zeros(ic.size, bool)
+        for _, first, land in vr.plan.bouts:
+            steady |= (ic >= first + 2.5) & (ic <= land - 0.6)
+        parts.append(windows(p.t, p.acc, p.gyr, ic[steady], tr["side"][steady]))
+    return Windows(np.concatenate([p.x for p in parts]), np.concatenate([p.side for p in parts]))
+
+
+def _crossing_up(lags, y, i_peak: int, level: float) -> float:
+    """Time (interpolated) where ``y`` last rises through ``level`` before index ``i_peak``."""
+    i = i_peak
+    while i > 0 and y[i - 1] >= level:
+        i -= 1
+    if i == 0:
+        return float("nan")
+    f = (level - y[i - 1]) / (y[i] - y[i - 1])
+    return float(lags[i - 1] + f * (lags[i] - lags[i - 1]))
+
+
+def _refined_peak(lags, y, i: int) -> float:
+    """Parabolic refinement of an extremum at sample ``i``."""
+    if 0 < i < y.size - 1:
+        den = y[i - 1] - 2 * y[i] + y[i + 1]
+        if den != 0:
+            return float(lags[i] + 0.5 * (y[i - 1] - y[i + 1]) / den * (lags[1] - lags[0]))
+    return float(lags[i])
+
+
+def features(w: Windows) -> dict[str, float]:
+    """Timing (s, relative to IC) and sizes (m/s^2) of the key walking features."""
+    m = w.mean()
+    vert, fwd = m[:, 0], m[:, 2]
+    after = (LAGS >= -0.05) & (LAGS <= 0.25)
+    i_pk = np.flatnonzero(after)[np.argmax(vert[after])]
+    before = (LAGS >= -0.3) & (LAGS <= LAGS[i_pk])
+    low = vert[before].min()
+    single = (LAGS >= 0.1) & (LAGS <= 0.5)
+    i_lo = np.flatnonzero(single)[np.argmin(vert[single])]
+    near = (LAGS >= -0.05) & (LAGS <= 0.3)
+    i_fw = np.flatnonzero(near)[np.argmin(fwd[near])]
+    mid = (LAGS >= 0.1) & (LAGS <= 0.4)
+    out = {
+        "vert rise (50 %) s": _crossing_up(LAGS, vert, i_pk, 0.5 * (low + vert[i_pk])),
+        "vert peak after IC s": _refined_peak(LAGS, vert, i_pk),
+        "vert peak m/s2": float(vert[i_pk]),
+        "vert single-support min s": _refined_peak(LAGS, vert, i_lo),
+        "vert single-support min m/s2": float(vert[i_lo]),
+        "fwd decel min s": _refined_peak(LAGS, fwd, i_fw),
+        "fwd decel min m/s2": float(fwd[i_fw]),
+        "fwd at IC-50ms m/s2": float(np.interp(-0.05, LAGS, fwd)),
+    }
+    for side in ("left", "right"):
+        lat = w.mean(side)[:, 1]
+        out[f"lat 0.1-0.4 s, {side} IC (+ = right) m/s2"] = float(lat[mid].mean())
+    lat = m[:, 1]
+    i0 = np.flatnonzero(LAGS >= -0.2)[0]
+    up = np.flatnonzero((lat[i0:-1] <= 0) & (lat[i0 + 1 :] > 0))
+    out["lat sign change after IC s"] = float(LAGS[i0 + up[0]]) if up.size else float("nan")
+    return out
+
+
+def compare(sim: Windows, real: Windows) -> list[tuple[str, float, float, float, float]]:
+    """Per channel: correlation, RMS difference, RMS of the sim and of the real average."""
+    a, b = sim.mean(), real.mean()
+    rows = []
+    for c, name in enumerate(CHANNELS):
+        r = float(np.corrcoef(a[:, c], b[:, c])[0, 1])
+        rms = float(np.sqrt(np.mean((a[:, c] - b[:, c]) ** 2)))
+        rows.append((name, r, rms, float(np.std(a[:, c])), float(np.std(b[:, c]))))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("datasets", nargs="?", default=str(REPO.parent / "shared" / "datasets"))
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--duration", type=float, default=60.0)
+    ap.add_argument("--waveforms", action="store_true", help="print the averages every 50 ms")
+    args = ap.parse_args(argv)
+    console = Console(width=160)
+    root = Path(args.datasets)
+    real = {test: real_windows(root, test) for test in ("Test5", "Test11")}
+    sim = {name: sim_windows(name, range(args.seeds), args.duration) for name in SIM_SCENARIOS}
+    console.print(
+        "ICs: "
+        + ", ".join(f"mobgap {k} {len(v.side)}" for k, v in real.items())
+        + ", "
+        + ", ".join(f"{k} {len(v.side)} ({args.seeds} seeds)" for k, v in sim.items())
+    )
+
+    table = Table(title="IC-locked average, sim vs real: correlation r / RMS difference")
+    table.add_column("sim scenario vs real")
+    for c in CHANNELS:
+        table.add_column(f"{c} r / rms", justify="right")
+    for name, s in sim.items():
+        for test, r in real.items():
+            cells = [
+                f"{rr:+.2f} / {d:.2f}" + (" m/s2" if c < 3 else " rad/s")
+                for c, (_, rr, d, _, _) in enumerate(compare(s, r))
+            ]
+            table.add_row(f"{name} vs {test}", *cells)
+    console.print(table)
+
+    amp = Table(title="RMS of the average waveform (m/s2, rad/s)")
+    amp.add_column("source")
+    for c in CHANNELS:
+        amp.add_column(c, justify="right")
+    for label, w in [*real.items(), *sim.items()]:
+        amp.add_row(label, *(f"{v:.2f}" for v in w.mean().std(axis=0)))
+    console.print(amp)
+
+    feats = {label: features(w) for label, w in [*real.items(), *sim.items()]}
+    ft = Table(title="Key features of the pooled averages (times relative to IC)")
+    ft.add_column("feature")
+    for label in feats:
+        ft.add_column(label, justify="right")
+    for key in next(iter(feats.values())):
+        ft.add_row(key, *(f"{f[key]:+.3f}" for f in feats.values()))
+    console.print(ft)
+
+    if args.waveforms:
+        sel = slice(None, None, 5)
+        console.print("lag s   " + " ".join(f"{v:+5.2f}" for v in LAGS[sel]))
+        for label, w in [*real.items(), *sim.items()]:
+            m = w.mean()
+            for c, name in enumerate(CHANNELS):
+                console.print(f"{label:15s} {name:9s} " + " ".join(f"{v:+5.1f}" for v in m[sel, c]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
