@@ -15,14 +15,14 @@ consecutive steps, and turns off only after ``k_off`` consecutive steps below th
 from __future__ import annotations
 
 import math
-from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Literal, NamedTuple
 
 import numpy as np
 
 from ..errors import ConfigError
 from ..types import Alert, Side, Step
+from .kernels import asymmetry as _ka
 
 __all__ = [
     "PRESETS",
@@ -216,13 +216,6 @@ def compare(metric: str, left, right) -> Comparison:
     )
 
 
-@dataclass(slots=True)
-class _AlertState:
-    active: bool = False
-    run_on: int = 0
-    run_off: int = 0
-
-
 def _describe(metric: str, c: Comparison, side: Side) -> str:
     """Plain-words alert message naming the side and the metric."""
     other: Side = "left" if side == "right" else "right"
@@ -254,9 +247,19 @@ def _describe_limit(side: Side, mean: float, limit: float) -> str:
     return f"{other.capitalize()} hip drops {mean:.1f}° during {side} stance (limit {limit:g}°)"
 
 
-@dataclass
+def _t975_table() -> np.ndarray:
+    if not _T975_TABLE:
+        _t_quantile_975(1.0)
+    return np.array(_T975_TABLE)
+
+
 class AsymmetryMonitor:
     """Feed steps in order; get :class:`~imustream.types.Alert` on/off transitions.
+
+    The per-step work (rolling windows, Welch comparisons, hysteresis) runs in one numba
+    call (:func:`imustream.dsp.kernels.asymmetry.add_step`) with the arithmetic of
+    :func:`compare`; alert records and messages are made here, only when an alert turns on
+    or off.
 
     Parameters
     ----------
@@ -264,78 +267,105 @@ class AsymmetryMonitor:
         Thresholds and window (see :data:`PRESETS`).
     """
 
-    thresholds: AlertThresholds = field(default_factory=AlertThresholds)
-
-    def __post_init__(self) -> None:
+    def __init__(self, thresholds: AlertThresholds | None = None) -> None:
+        self.thresholds = AlertThresholds() if thresholds is None else thresholds
+        th = self.thresholds
+        n = len(METRICS)
+        self._keys: list[tuple[str, str]] = [(m, "lr") for m in METRICS]
+        self._keys += [(PELVIC_DROP_LIMIT, "left"), (PELVIC_DROP_LIMIT, "right")]
+        self._limits: list[MetricThreshold | None] = [getattr(th, m) for m in METRICS]
+        self._limits += [th.pelvic_drop_limit, th.pelvic_drop_limit]
+        self._th = np.array(
+            [(0.0, 0.0, 0.0) if lim is None else (lim.on, lim.off, 1.0) for lim in self._limits]
+        )
+        drop = METRICS.index("pelvic_drop_deg")
+        self._cfg = np.array([th.min_steps, th.k_on, th.k_off, drop], dtype=np.int64)
+        self._table = _t975_table()
+        self._impact = METRICS.index("impact_peak")
+        self._values_in = np.empty(n)
+        self._usable = np.ones(n, dtype=np.bool_)
+        self._trans = np.zeros((n + 2, 4))
         self.reset()
 
     def reset(self) -> None:
         """Forget all steps and alert states."""
-        w = self.thresholds.window
-        self._values = {m: {"left": deque(maxlen=w), "right": deque(maxlen=w)} for m in METRICS}
-        self._states: dict[tuple[str, str], _AlertState] = {}
-        self.comparisons: dict[str, Comparison] = {}
+        n = len(METRICS)
+        self._vals = np.zeros((n, 2, self.thresholds.window))
+        self._cnt = np.zeros((n, 2), dtype=np.int64)
+        self._head = np.zeros((n, 2), dtype=np.int64)
+        self._alert = np.zeros((n + 2, 3), dtype=np.int64)
+        self._cmp = np.zeros((n, 8))
         self.active: dict[tuple[str, str], Alert] = {}
+
+    @property
+    def comparisons(self) -> dict[str, Comparison]:
+        """Latest comparison of each metric compared so far."""
+        out = {}
+        for k, m in enumerate(METRICS):
+            row = self._cmp[k]
+            if row[_ka.C_VALID]:
+                lo, hi = float(row[_ka.C_LOW]), float(row[_ka.C_HIGH])
+                out[m] = Comparison(
+                    m,
+                    float(row[_ka.C_VALUE]),
+                    lo,
+                    hi,
+                    float(row[_ka.C_LEFT]),
+                    float(row[_ka.C_RIGHT]),
+                    int(row[_ka.C_NL]),
+                    int(row[_ka.C_NR]),
+                )
+        return out
 
     def add(self, step: Step) -> list[Alert]:
         """Add one completed step; returns alerts that turned on or off at this step.
 
         Values of steps with ``has_gap`` and impact peaks of ``clipped`` steps are not used.
         """
-        alerts: list[Alert] = []
-        th = self.thresholds
-        for m in METRICS:
-            v = getattr(step, m)
-            # a step over a data gap, or a clipped impact, is not evidence of asymmetry
-            usable = not step.has_gap and not (step.clipped and m == "impact_peak")
-            if usable and math.isfinite(v):
-                self._values[m][step.side].append(float(v))
-            left = self._values[m]["left"]
-            right = self._values[m]["right"]
-            if len(left) < th.min_steps or len(right) < th.min_steps:
-                continue
-            c = compare(m, left, right)
-            self.comparisons[m] = c
-            limit: MetricThreshold | None = getattr(th, m)
-            if limit is not None:
-                side: Side = "right" if c.value > 0 else "left"
-                over = abs(c.value) >= limit.on and c.significant
-                under = abs(c.value) < limit.off
-                alerts += self._update(
-                    (m, "lr"), over, under, step, m, side, c.value, limit, (_describe, m, c, side)
-                )
-            if m == "pelvic_drop_deg" and th.pelvic_drop_limit is not None:
-                lim = th.pelvic_drop_limit
-                for s, mean in (("left", c.left), ("right", c.right)):
-                    alerts += self._update(
-                        (PELVIC_DROP_LIMIT, s),
-                        mean >= lim.on,
-                        mean < lim.off,
-                        step,
-                        PELVIC_DROP_LIMIT,
-                        s,
-                        mean,
-                        lim,
-                        (_describe_limit, s, mean, lim.on),
-                    )
-        return alerts
+        v = self._values_in
+        v[0] = step.contact_time
+        v[1] = step.step_time
+        v[2] = step.impact_peak
+        v[3] = step.pelvic_drop_deg
+        # a step over a data gap, or a clipped impact, is not evidence of asymmetry
+        usable = self._usable
+        usable[:] = not step.has_gap
+        if step.clipped:
+            usable[self._impact] = False
+        n = _ka.add_step(
+            step.side == "right",
+            v,
+            usable,
+            self._vals,
+            self._cnt,
+            self._head,
+            self._alert,
+            self._th,
+            self._cfg,
+            self._table,
+            self._cmp,
+            self._trans,
+        )
+        return self._alerts(step, n) if n else []
 
-    def _update(self, key, over, under, step, metric, side, value, limit, message) -> list[Alert]:
-        """Advance one alert's state machine; ``message`` is ``(function, *args)`` (lazy)."""
-        st = self._states.get(key)
-        if st is None:
-            st = self._states[key] = _AlertState()
-        st.run_on = st.run_on + 1 if over else 0
-        st.run_off = st.run_off + 1 if under else 0
-        if not st.active and st.run_on >= self.thresholds.k_on:
-            st.active = True
-            text = message[0](*message[1:])
-            alert = Alert(step.ic_time, metric, side, True, float(value), limit.on, text)
-            self.active[key] = alert
-            return [alert]
-        if st.active and st.run_off >= self.thresholds.k_off:
-            st.active = False
-            on = self.active.pop(key)
-            text = f"Resolved: {on.message.split(':')[0].split(' (')[0].lower()}"
-            return [Alert(step.ic_time, metric, on.side, False, float(value), limit.off, text)]
-        return []
+    def _alerts(self, step: Step, n: int) -> list[Alert]:
+        out = []
+        comparisons = self.comparisons
+        for key_i, turned_on, side_i, value in self._trans[:n].tolist():
+            key = self._keys[int(key_i)]
+            metric = key[0]
+            side: Side = "right" if side_i else "left"
+            limit = self._limits[int(key_i)]
+            if turned_on:
+                if metric == PELVIC_DROP_LIMIT:
+                    text = _describe_limit(side, value, limit.on)
+                else:
+                    text = _describe(metric, comparisons[metric], side)
+                alert = Alert(step.ic_time, metric, side, True, float(value), limit.on, text)
+                self.active[key] = alert
+            else:
+                on = self.active.pop(key)
+                text = f"Resolved: {on.message.split(':')[0].split(' (')[0].lower()}"
+                alert = Alert(step.ic_time, metric, on.side, False, float(value), limit.off, text)
+            out.append(alert)
+        return out

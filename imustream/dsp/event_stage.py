@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .kernels import sensor_block as _sb
 from .kernels import shoe_events as _sk
+from .kernels import timeline as _tl
+from .timeline import Timeline
 
 __all__ = ["IC", "SIDE_LEFT", "SIDE_RIGHT", "TO", "PelvisEventStage", "ShoeEventStage"]
 
@@ -33,10 +36,22 @@ class _Outputs:
         self.idx = np.empty(cap)
         self.side = np.full(cap, -1, dtype=np.int64)
         self.emit = np.empty(cap, dtype=np.int64)
+        self.times = np.empty((cap, 2))  # session time of the event and of its emission
 
     def room(self, cap: int) -> None:
         if len(self.kind) < cap:
             self.resize(max(cap, 2 * len(self.kind)))
+
+    def times_from(self, timeline: Timeline, base: int, count: int) -> None:
+        """Fill ``times[:count]`` from ``timeline`` (history index = event index + ``base``)."""
+        _tl.times_at(
+            timeline.tb,
+            timeline.meta,
+            base,
+            self.idx[:count],
+            self.emit[:count],
+            self.times[:count],
+        )
 
 
 class ShoeEventStage(_Outputs):
@@ -48,6 +63,7 @@ class ShoeEventStage(_Outputs):
 
     def __init__(self, fs: float) -> None:
         self.params = _sk.make_params(float(fs))
+        self.params_array = _sb.shoe_params_array(self.params)  # for the per-block kernel
         self.state = _sk.new_state()
         super().__init__(2 * 64 + _sk.PENDING)
 

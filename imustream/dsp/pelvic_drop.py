@@ -28,26 +28,28 @@ result:
 from __future__ import annotations
 
 import math
-from collections import OrderedDict, deque
 
 import numpy as np
 
 from ..types import Side
+from .kernels import pelvic_drop as _k
+from .kernels import sensor_block as _sb
 from .orientation import OrientationFilter
 from .timeline import Timeline
 
 __all__ = ["PelvicDrop"]
 
-GRAVITY = 9.80665
-
-
-def _elevation_deg(sine: float) -> float:
-    """Angle in degrees whose sine is ``sine`` (clipped to [-1, 1] against rounding)."""
-    return math.degrees(math.asin(min(1.0, max(-1.0, sine))))
+GRAVITY = _sb.GRAVITY
+#: baselines (running neutral per stance) kept for stances not evaluated yet
+_N_BASELINES = 4096
 
 
 class PelvicDrop:
     """Streaming pelvic obliquity and per-stance pelvic drop from a pelvis IMU.
+
+    The per-sample and per-stance work runs in numba kernels
+    (:func:`~imustream.dsp.kernels.sensor_block.pelvic_update`,
+    :mod:`imustream.dsp.kernels.pelvic_drop`) over the state arrays held here.
 
     Parameters
     ----------
@@ -67,8 +69,8 @@ class PelvicDrop:
     """
 
     #: still if |gyr| below this (rad/s) and | |acc| - g | below ACC_TOL (m/s^2)
-    GYR_STILL = 0.2
-    ACC_TOL = 1.0
+    GYR_STILL = _sb.GYR_STILL
+    ACC_TOL = _sb.ACC_TOL
     #: a stance starting this long (s) after the previous toe-off follows a pause
     PAUSE_S = 1.0
 
@@ -87,43 +89,61 @@ class PelvicDrop:
         self.n_baseline = int(n_baseline)
         self.keep_s = float(keep_s)
         self.orientation = OrientationFilter(fs, **ahrs)
+        self.mparams = _sb.mahony_params_array(self.orientation.params)
+        self.cfg = np.array(
+            [self.standing_s * self.fs, self.min_stances, self.n_baseline, self.PAUSE_S]
+        )
         self.reset()
 
     def reset(self) -> None:
         """Forget attitude, calibration and history."""
         self.orientation.reset()
         self.timeline = Timeline(self.fs, 3, self.keep_s)
-        self._standing = True  # still inside the initial quiet-standing phase
-        self._stand_n = 0
-        self._stand_acc = np.zeros(3)
-        self._up_sum = np.zeros(3)
-        self._up_n = 0
-        self._v = np.zeros(3)
-        self._n_side = {"left": 0, "right": 0}
-        self._transitions: deque[np.ndarray] = deque()
-        self._trans_sum = np.zeros(3)
-        self._last_to = math.inf
-        self._ready = False
-        self._baselines: OrderedDict[float, np.ndarray] = OrderedDict()
-        self._axis: np.ndarray | None = None
+        self.pf = np.zeros(6)  # standing acc sum, "up" sum
+        self.pi = np.zeros(3, dtype=np.int64)  # standing flag, standing samples, "up" count
+        self.pi[_sb.PI_STANDING] = 1
+        self.sf = np.zeros(_k.N_SF)
+        self.sf[_k.SF_LAST_TO] = math.inf
+        self.si = np.zeros(_k.N_SI, dtype=np.int64)
+        self.ring = np.zeros((self.n_baseline or 8, 3))
+        self.bt = np.full(_N_BASELINES, np.nan)
+        self.bv = np.zeros((_N_BASELINES, 3))
+        self._m = np.empty(3)
 
     # -- input -----------------------------------------------------------------------------
     def process(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> np.ndarray:
         """Feed a block of pelvis samples; returns earth "up" in the sensor frame (n, 3)."""
-        _, up = self.orientation.process(acc, gyr)
-        if self._standing:
-            still = (np.linalg.norm(gyr, axis=1) < self.GYR_STILL) & (
-                np.abs(np.linalg.norm(acc, axis=1) - GRAVITY) < self.ACC_TOL
+        acc = np.ascontiguousarray(acc, dtype=np.float64)
+        gyr = np.ascontiguousarray(gyr, dtype=np.float64)
+        if acc.ndim != 2 or acc.shape[1] != 3 or gyr.shape != acc.shape:
+            raise ValueError(
+                f"acc and gyr must both have shape (n, 3); got {acc.shape} and {gyr.shape}"
             )
-            k = len(still) if still.all() else int(np.argmin(still))
-            self._stand_acc += acc[:k].sum(axis=0)
-            self._stand_n += k
-            if k < len(still):
-                self._standing = False
-        self._up_sum += up.sum(axis=0)
-        self._up_n += len(up)
-        self.timeline.append(np.asarray(t, dtype=np.float64), up)
+        t = np.ascontiguousarray(t, dtype=np.float64)
+        up = np.empty((acc.shape[0], 3))
+        self.update(t, acc, gyr, up)
         return up
+
+    def update(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, up: np.ndarray) -> None:
+        """:meth:`process` into a given ``up`` array (>= n, 3), arrays already checked."""
+        o = self.orientation.state
+        tl = self.timeline
+        _sb.pelvic_update(
+            acc,
+            gyr,
+            t,
+            self.mparams,
+            o.q,
+            o.bias,
+            o.count,
+            self.pf,
+            self.pi,
+            tl.tb,
+            tl.vb,
+            tl.meta,
+            tl.keep,
+            up,
+        )
 
     def add_stance(self, side: Side, ic_time: float, to_time: float) -> None:
         """Use a stance to refine the medio-lateral axis and the running neutral.
@@ -132,57 +152,57 @@ class PelvicDrop:
         been processed. Everything here depends only on the samples inside stances, so the
         result does not depend on how the stream was cut into blocks.
         """
-        if not (math.isfinite(ic_time) and math.isfinite(to_time)) or to_time <= ic_time:
-            return
-        _, up = self.timeline.window(ic_time, to_time)
-        if len(up) < 2:
-            return
-        # first and last sample of the stance: within a sample of IC and TO, where the
-        # obliquity is flat (a turning point), so no interpolation is needed
-        if ic_time - self._last_to > self.PAUSE_S:
-            # after a pause the attitude filter has re-levelled at rest: restart the neutral
-            self._transitions.clear()
-            self._trans_sum[:] = 0.0
-        self._last_to = to_time
-        here = 0.5 * (up[0] + up[-1])
-        self._transitions.append(here)
-        self._trans_sum += here
-        if len(self._transitions) > (self.n_baseline or 8):
-            self._trans_sum -= self._transitions.popleft()
-        baseline = self._trans_sum / len(self._transitions)
-        self._baselines[ic_time] = baseline
-        while len(self._baselines) > 4096:
-            self._baselines.popitem(last=False)
-        s = 1.0 if side == "left" else -1.0
-        self._v += s * (up.sum(axis=0) / len(up) - baseline)
-        self._n_side[side] += 1
-        self._axis = None
+        tl = self.timeline
+        _k.add_stance(
+            tl.tb,
+            tl.vb,
+            tl.meta,
+            side == "left",
+            float(ic_time),
+            float(to_time),
+            self.sf,
+            self.si,
+            self.ring,
+            self.bt,
+            self.bv,
+            self.cfg,
+        )
+
+    def stance_drop(self, side: Side, ic_time: float, to_time: float) -> float:
+        """:meth:`add_stance` and then, once :attr:`ready`, :meth:`drop` (else NaN)."""
+        tl = self.timeline
+        return _k.stance_drop(
+            tl.tb,
+            tl.vb,
+            tl.meta,
+            side == "left",
+            ic_time,
+            to_time,
+            self.sf,
+            self.si,
+            self.ring,
+            self.bt,
+            self.bv,
+            self.pf,
+            self.pi,
+            self.cfg,
+        )
 
     # -- calibration -------------------------------------------------------------------------
     @property
     def standing_calibrated(self) -> bool:
         """True when quiet standing at the start lasted long enough to set the neutral."""
-        return self._stand_n >= self.standing_s * self.fs and not self._standing
+        return bool(self.pi[_sb.PI_STAND_N] >= self.cfg[0] and self.pi[_sb.PI_STANDING] == 0)
 
     @property
     def ready(self) -> bool:
         """True once enough stances of both sides have fixed the medio-lateral axis."""
-        if not self._ready:
-            n = self.min_stances
-            self._ready = self._n_side["left"] >= n and self._n_side["right"] >= n
-        return self._ready
+        return bool(self.si[_k.SI_READY]) or _k.ready(self.si, self.cfg)
 
     def ml_axis(self) -> np.ndarray | None:
         """Unit medio-lateral axis (pointing to the left hip) in the sensor frame, or None."""
-        if self._axis is not None:
-            return self._axis
-        if not self.ready:
-            return None
-        u = self._trans_sum / math.sqrt(float(self._trans_sum @ self._trans_sum))
-        v = self._v - float(self._v @ u) * u
-        norm = math.sqrt(float(v @ v))
-        self._axis = v / norm if norm > 0 else None
-        return self._axis
+        m = np.empty(3)
+        return m if _k.ml_axis(self.sf, self.si, self.cfg, m) else None
 
     def neutral_deg(self, ic_time: float | None = None) -> float:
         """Neutral obliquity in degrees (NaN before the axis is known).
@@ -193,14 +213,19 @@ class PelvicDrop:
         m = self.ml_axis()
         if m is None:
             return math.nan
-        base = self._baselines.get(ic_time) if ic_time is not None else None
-        if self.n_baseline == 0:
-            base = None
-        elif base is None and self._transitions:
-            base = self._trans_sum / len(self._transitions)
-        if base is None:
-            base = self._stand_acc if self.standing_calibrated else self._up_sum
-        return _elevation_deg(float(m @ base) / math.sqrt(float(base @ base)))
+        has_ic = ic_time is not None
+        return _k.neutral_deg(
+            m,
+            has_ic,
+            float(ic_time) if has_ic else 0.0,
+            self.sf,
+            self.si,
+            self.bt,
+            self.bv,
+            self.pf,
+            self.pi,
+            self.cfg,
+        )
 
     # -- output ------------------------------------------------------------------------------
     def obliquity(
@@ -219,13 +244,19 @@ class PelvicDrop:
 
     def drop(self, side: Side, ic_time: float, to_time: float) -> float:
         """Peak contralateral pelvic drop (deg) of the stance on ``side``; NaN if unknown."""
-        if not (math.isfinite(ic_time) and math.isfinite(to_time)) or to_time <= ic_time:
-            return math.nan
-        m = self.ml_axis()
-        _, up = self.timeline.window(ic_time, to_time)
-        if m is None or len(up) == 0:
-            return math.nan
-        sine = up @ m  # asin is monotonic: take the extreme first, one asin per stance
-        if side == "left":
-            return _elevation_deg(float(sine.max())) - self.neutral_deg(ic_time)
-        return self.neutral_deg(ic_time) - _elevation_deg(float(sine.min()))
+        tl = self.timeline
+        return _k.drop(
+            tl.tb,
+            tl.vb,
+            tl.meta,
+            side == "left",
+            float(ic_time),
+            float(to_time),
+            self.sf,
+            self.si,
+            self.bt,
+            self.bv,
+            self.pf,
+            self.pi,
+            self.cfg,
+        )

@@ -21,7 +21,9 @@ import numpy as np
 from ..types import Alert, BlockFlags, Gap, InitialContact, SampleBlock, Sensor, Step, ToeOff
 from .asymmetry import AlertThresholds, AsymmetryMonitor, get_preset
 from .event_stage import IC, SIDE_LEFT, SIDE_RIGHT, PelvisEventStage, ShoeEventStage
-from .kernels.ingest import ingest
+from .kernels import sensor_block as _sb
+from .kernels import timeline as _tl
+from .kernels.shoe_events import PENDING
 from .pelvic_drop import PelvicDrop
 from .steps import StepAssembler, StepTiming
 from .timeline import Timeline
@@ -33,10 +35,15 @@ _EVENT_CLASS = {"ic": InitialContact, "to": ToeOff}
 _PELVIS_SIDE = {SIDE_LEFT: "left", SIDE_RIGHT: "right"}
 _CLIPPED = int(BlockFlags.ACC_CLIPPED)
 _NO_FLAGS = BlockFlags.NONE
+_F64 = np.dtype(np.float64)
 #: watermark progress (s) between two step-assembly passes when no new event arrived
 _ADVANCE_EVERY = 0.1
 #: longest IC-to-contralateral-IC interval (s) used as a stance when the TO is missing
 _MAX_SINGLE_SUPPORT = 0.9
+# placeholders for the attitude arguments of pelvis_block when there is no gyroscope
+_NO_ARRAY = np.zeros(1)
+_NO_INT = np.zeros(1, dtype=np.int64)
+_NO_ROWS = np.zeros((1, 3))
 
 
 @dataclass(slots=True, init=False)
@@ -71,16 +78,18 @@ class PipelineOutput:
 class _SensorState:
     """Per-sensor staging buffer, detector, history (time, |acc|, clipped) and gaps."""
 
-    def __init__(self, sensor: Sensor, fs: float, keep_s: float, has_gyr: bool):
+    def __init__(
+        self, sensor: Sensor, fs: float, keep_s: float, has_gyr: bool, acc_range: float | None
+    ):
         self.sensor = sensor
+        self.name = sensor.value
         self.side = sensor.side
+        self.is_pelvis = sensor is Sensor.PELVIS
         self.fs = fs
         self.has_gyr = has_gyr
-        self.timeline = Timeline(fs, 2, keep_s)
-        self.detector = (
-            PelvisEventStage(fs, has_gyr) if sensor is Sensor.PELVIS else ShoeEventStage(fs)
-        )
-        self.values = np.empty((64, 2))  # reused per batch: |acc| (shoes), clipped flag
+        self.timeline = Timeline(fs, 2, keep_s)  # |acc| (shoes), clipped flag
+        self.detector = PelvisEventStage(fs, has_gyr) if self.is_pelvis else ShoeEventStage(fs)
+        self.clip_level = 0.995 * acc_range if acc_range is not None else 0.0
         self.det_base = 0  # timeline index of the detector's sample 0
         self.gaps: list[tuple[float, float]] = []
         self.reset_pending = False
@@ -186,8 +195,10 @@ class Pipeline:
     def reset(self) -> None:
         """Forget everything (detectors, calibration, steps, alerts)."""
         self._sensors = {
-            s: _SensorState(s, f, self.keep_s, self.gyro[s]) for s, f in self.fs.items()
+            s: _SensorState(s, f, self.keep_s, self.gyro[s], self.acc_range.get(s))
+            for s, f in self.fs.items()
         }
+        self._states = list(self._sensors.values())
         self._by_name: dict[str, _SensorState] = {s.value: st for s, st in self._sensors.items()}
         shoe_sides = [s.side for s in self.fs if s.side is not None]
         self.assembler = StepAssembler(shoe_sides=frozenset(shoe_sides))
@@ -267,7 +278,10 @@ class Pipeline:
             out, self._carry = self._carry, None
         for st in self._sensors.values():
             self._flush(st, out)
-            self._emit_events(st, st.detector.flush(), out)
+            found = st.detector.flush()
+            if found:
+                st.detector.times_from(st.timeline, st.det_base, found)
+                self._emit_events(st, found, out)
         self._advance(math.inf, out, final=True)
         return out
 
@@ -301,63 +315,84 @@ class Pipeline:
     def _analyse(self, st: _SensorState, acc, gyr, t, out: PipelineOutput):
         clipped = st.staged_clip
         st.staged_clip = False
-        k = len(t)
-        if len(st.values) < k:
-            st.values = np.empty((max(k, 2 * len(st.values)), 2))
-        values = st.values[:k]
-        full = self.acc_range.get(st.sensor)
-        level = 0.995 * full if full is not None else 0.0
-        acc = np.ascontiguousarray(acc, dtype=np.float64)
-        gyr = np.ascontiguousarray(gyr, dtype=np.float64)
-        n_clipped = ingest(acc, gyr, t, st.side is not None, level, clipped, values)
-        if n_clipped < 0:
-            raise ValueError(
-                f"block from {st.sensor.value!r} (t={t[0]:.3f}..{t[-1]:.3f} s) contains "
-                "NaN/inf: report missing samples as a Gap"
-            )
+        if acc.dtype is not _F64 or gyr.dtype is not _F64 or t.dtype is not _F64:
+            acc = np.asarray(acc, dtype=np.float64)
+            gyr = np.asarray(gyr, dtype=np.float64)
+            t = np.asarray(t, dtype=np.float64)
         if st.reset_pending:
             st.detector.reset()
             st.det_base = st.timeline.count
             st.reset_pending = False
             st.has_events = False
+        tl = st.timeline
+        det = st.detector
+        if st.is_pelvis:
+            pd = self.pelvic
+            if pd is not None:
+                o = pd.orientation.state
+                ut = pd.timeline
+                n_clipped = _sb.pelvis_block(
+                    acc, gyr, t, st.clip_level, clipped, tl.tb, tl.vb, tl.meta, tl.keep, True,
+                    pd.mparams, o.q, o.bias, o.count, pd.pf, pd.pi, ut.tb, ut.vb, ut.meta, ut.keep,
+                )  # fmt: skip
+            else:
+                n_clipped = _sb.pelvis_block(
+                    acc, gyr, t, st.clip_level, clipped, tl.tb, tl.vb, tl.meta, tl.keep, False,
+                    _NO_ARRAY, _NO_ARRAY, _NO_ARRAY, _NO_INT, _NO_ARRAY, _NO_INT,
+                    _NO_ARRAY, _NO_ROWS, _NO_INT, 0,
+                )  # fmt: skip
+            if n_clipped < 0:
+                self._bad_block(st, t)
+            found = det.process(acc, gyr)
+            if found:
+                det.times_from(tl, st.det_base, found)
+        else:
+            det.room(2 * t.shape[0] + PENDING)
+            sst = det.state
+            found, n_clipped = _sb.shoe_block(
+                acc, gyr, t, st.clip_level, clipped, tl.tb, tl.vb, tl.meta, tl.keep,
+                det.params_array, sst.f, sst.i, sst.cov, sst.v, sst.ev_kind, sst.ev_idx,
+                det.kind, det.idx, det.emit, st.det_base, det.times,
+            )  # fmt: skip
+            if found < 0:
+                self._bad_block(st, t)
         st.n_clipped += n_clipped
-        st.timeline.append(t, values)
-        if st.sensor is Sensor.PELVIS and self.pelvic is not None:
-            self.pelvic.process(t, acc, gyr)
-        found = st.detector.process(acc, gyr)
         new = self._emit_events(st, found, out) if found else 0
         watermark = self._watermark()
         if new or watermark >= self._advanced_at + _ADVANCE_EVERY:
             self._advance(watermark, out)
 
+    @staticmethod
+    def _bad_block(st: _SensorState, t) -> None:
+        raise ValueError(
+            f"block from {st.sensor.value!r} (t={t[0]:.3f}..{t[-1]:.3f} s) contains "
+            "NaN/inf: report missing samples as a Gap"
+        )
+
     def _emit_events(self, st: _SensorState, found: int, out: PipelineOutput) -> int:
         """Turn the ``found`` events in the detector's output arrays into records."""
-        tl = st.timeline
         det = st.detector
         kinds = det.kind[:found].tolist()
-        idxs = det.idx[:found].tolist()
-        emits = det.emit[:found].tolist()
+        times = det.times[:found].tolist()
         sides = det.side[:found].tolist() if st.side is None else None
         n = 0
+        asm = self.assembler
         for j in range(found):
             kind = "ic" if kinds[j] == IC else "to"
-            idx = idxs[j]
-            emitted = emits[j]
             side = st.side if sides is None else _PELVIS_SIDE.get(sides[j])
-            time = tl.time_at(idx + st.det_base)
-            if math.isnan(time):
+            time, emitted_time = times[j]
+            if time != time:  # NaN: no longer in the history
                 continue
             n += 1
             st.has_events = True
-            emitted_time = tl.time_at(min(emitted + st.det_base, tl.count - 1))
             if st.side is None:
-                self.assembler.add_pelvis_event(kind, side, time)
-                if self.assembler.shoe_sides:  # the side comes from the shoes: wait for them
+                asm.add_pelvis_event(kind, side, time)
+                if asm.shoe_sides:  # the side comes from the shoes: wait for them
                     self._held_pelvis.append((kind, time, emitted_time, side))
                     continue
             else:
-                self.assembler.add_shoe_event(kind, side, time)
-            out.events.append(_EVENT_CLASS[kind](st.sensor.value, side, time, emitted_time))
+                asm.add_shoe_event(kind, side, time)
+            out.events.append(_EVENT_CLASS[kind](st.name, side, time, emitted_time))
         return n
 
     def _watermark(self) -> float:
@@ -391,14 +426,23 @@ class Pipeline:
         if len(out.events) > 1:
             out.events.sort(key=lambda e: e.time)
         timings = self.assembler.finish() if final else self.assembler.advance(watermark)
+        pd = self.pelvic
         for tm in timings:
-            if self.pelvic is not None:
-                self.pelvic.add_stance(tm.side, tm.ic_time, _stance_end(tm))
-            self._pending.append(tm)
-            # steps wait for the pelvis calibration so that they can carry a pelvic drop;
-            # each is evaluated right after its own stance was added (chunking-independent)
-            if self.pelvic is None or self.pelvic.ready:
+            if pd is None:
+                self._pending.append(tm)
                 self._release(out)
+            elif not self._pending and pd.ready:
+                # steady state: the stance is added and its drop evaluated in one call
+                drop = pd.stance_drop(tm.side, tm.ic_time, _stance_end(tm))
+                self._emit_step(tm, drop, out)
+            else:
+                pd.add_stance(tm.side, tm.ic_time, _stance_end(tm))
+                self._pending.append(tm)
+                # steps wait for the pelvis calibration so that they can carry a pelvic
+                # drop; each is evaluated right after its own stance was added
+                # (chunking-independent)
+                if pd.ready:
+                    self._release(out)
         if self._pending and (final or self._pending[0].ic_time < watermark - 0.5 * self.keep_s):
             self._release(out)
         for st in self._sensors.values():  # forget gaps no pending or future step can overlap
@@ -406,35 +450,38 @@ class Pipeline:
                 st.gaps = [g for g in st.gaps if g[1] >= watermark - self.keep_s]
 
     def _release(self, out: PipelineOutput) -> None:
+        pd = self.pelvic
         for tm in self._pending:
-            step = self._complete(tm)
-            out.steps.append(step)
-            out.alerts += self.monitor.add(step)
+            drop = math.nan if pd is None else pd.drop(tm.side, tm.ic_time, _stance_end(tm))
+            self._emit_step(tm, drop, out)
         self._pending = []
 
-    def _complete(self, tm: StepTiming) -> Step:
+    def _emit_step(self, tm: StepTiming, drop: float, out: PipelineOutput) -> None:
+        step = self._complete(tm, drop)
+        out.steps.append(step)
+        alerts = self.monitor.add(step)
+        if alerts:
+            out.alerts += alerts
+
+    def _complete(self, tm: StepTiming, drop: float) -> Step:
+        ic = tm.ic_time
         end = tm.next_ic_time if math.isfinite(tm.next_ic_time) else tm.to_time
         if not math.isfinite(end):
-            end = tm.ic_time + self.assembler.max_contact
+            end = ic + self.assembler.max_contact
         impact = math.nan
         clipped = False
         has_gap = False
-        for st in self._sensors.values():
+        for st in self._states:
             # a gap in any sensor spoils the step (drop, own timing, next contralateral IC)
             if st.gaps:
-                has_gap |= any(a < end and b > tm.ic_time for a, b in st.gaps)
+                has_gap |= any(a < end and b > ic for a, b in st.gaps)
             if st.side is not None and st.side != tm.side:
                 continue
+            tl = st.timeline
             if st.n_clipped:  # only then look for clipped samples in the step
-                _, v = st.timeline.window(tm.ic_time - 0.05, end)
-                clipped |= bool(v[:, 1].any())
+                clipped |= _tl.window_max(tl.tb, tl.vb, tl.meta, ic - 0.05, end, 1) > 0.0
             if st.side is not None:
-                _, near = st.timeline.window(tm.ic_time - 0.05, tm.ic_time + 0.05)
-                if len(near):
-                    impact = float(near[:, 0].max())
-        drop = math.nan
-        if self.pelvic is not None:
-            drop = self.pelvic.drop(tm.side, tm.ic_time, _stance_end(tm))
+                impact = _tl.window_max(tl.tb, tl.vb, tl.meta, ic - 0.05, ic + 0.05, 0)
         return tm.to_step(
             impact_peak=impact, pelvic_drop_deg=drop, has_gap=has_gap, clipped=clipped
         )
