@@ -127,8 +127,13 @@ def features(w: Windows) -> dict[str, float]:
     near = (LAGS >= -0.05) & (LAGS <= 0.3)
     i_fw = np.flatnonzero(near)[np.argmin(fwd[near])]
     mid = (LAGS >= 0.1) & (LAGS <= 0.4)
+    slope = np.gradient(vert, LAGS)
+    rising = (LAGS >= -0.15) & (LAGS <= LAGS[i_pk])
+    i_sl = np.flatnonzero(rising)[np.argmax(slope[rising])]
     out = {
-        "vert rise (50 %) s": _crossing_up(LAGS, vert, i_pk, 0.5 * (low + vert[i_pk])),
+        "vert above mean from s": _crossing_up(LAGS, vert, i_pk, 0.0),
+        "vert half-way up s": _crossing_up(LAGS, vert, i_pk, 0.5 * (low + vert[i_pk])),
+        "vert steepest rise s": _refined_peak(LAGS, slope, i_sl),
         "vert peak after IC s": _refined_peak(LAGS, vert, i_pk),
         "vert peak m/s2": float(vert[i_pk]),
         "vert single-support min s": _refined_peak(LAGS, vert, i_lo),

@@ -261,3 +261,39 @@ def test_truth_ic_and_to_are_first_and_last_ground_contact(name):
             toe_z = (heel + rotate(r, np.broadcast_to(foot.toe, (4, 3))))[:, 2]
             assert np.allclose(toe_z[:2], 0.0, atol=1e-12)
             assert toe_z[2] > 1e-4 and toe_z[3] > toe_z[2]
+
+
+def test_walking_pelvis_is_periodic_and_sways_toward_the_stance_leg():
+    vr = VirtualRunner("treadmill-walk", fs=200.0, seed=5, duration=30.0, **QUIET)
+    pel, plan = vr.models["pelvis"], vr.plan
+    dt = 1e-4
+    t = np.arange(0.0, 30.0, dt)
+    _, _, acc = pel.kinematics(t)
+    vel = np.cumsum(acc, axis=0) * dt
+    pos = np.cumsum(vel, axis=0) * dt
+    (_, first, land) = plan.bouts[0]
+    steady = (plan.ic > first + 3.0) & (plan.ic < min(land, 29.0) - 1.0)
+    ics, sides = plan.ic[steady], plan.side[steady]
+    at = np.round(ics / dt).astype(int)
+    assert ics.size > 30
+    # vertical: the same speed at every IC (weight carried, no drift), no net climb
+    assert np.ptp(vel[at, 2]) < 0.02
+    walking = (t > ics[0]) & (t < ics[-1])
+    assert abs(np.mean(vel[walking, 2])) < 0.03
+    # inverted pendulum: highest in mid-stance, lowest in double support just after IC
+    mid = np.round((ics[:-1] + 0.5 * np.diff(ics)) / dt).astype(int)
+    rise = pos[mid, 2] - (pos[at[:-1], 2] + pos[at[1:], 2]) / 2
+    assert np.all(rise > 0.005) and np.median(rise) < 0.05, rise
+    i_low = [a + np.argmin(pos[a - 500 : a + 1500, 2]) - 500 for a in at[1:-1]]
+    lag = (np.array(i_low) - at[1:-1]) * dt
+    assert np.all((lag > -0.05) & (lag < 0.15)), lag
+    # lateral (world y = left): about the same speed at every IC of a side, crossing the midline
+    # at IC towards the new stance leg, the excursion to the stance side at mid-step
+    y, vy = pos[:, 1] - np.mean(pos[walking, 1]), vel[:, 1]
+    for s, sign in ((0, 1.0), (1, -1.0)):
+        mine = sides == s
+        assert np.ptp(vel[at[mine], 1]) < 0.3 * np.abs(vel[at[mine], 1]).mean()
+        assert np.all(sign * vy[at[mine]] > 0.1)
+        m = mid[mine[:-1]]
+        assert np.all(sign * y[m] > 0.02)
+    assert np.abs(y[at]).max() < 0.01

@@ -4,8 +4,12 @@ walking)."""
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+
 import numpy as np
 import pytest
+from conftest import REPO
 from scipy.signal import butter, sosfiltfilt
 
 from imustream.sim import simulate
@@ -120,3 +124,59 @@ def test_running_contact_times_match_force_treadmill_at_similar_speed(
     tr = simulate(name, duration=30.0, fs=100.0, seed=3).truth
     sim = np.nanmedian(tr["contact_time"])
     assert min(real) - 0.01 < sim < max(real) + 0.01, (sim, real)
+
+
+def _sim_realism():
+    """benchmarks/sim_realism.py: IC-locked averages of real (mobgap) and simulated walking."""
+    spec = importlib.util.spec_from_file_location(
+        "sim_realism", REPO / "benchmarks" / "sim_realism.py"
+    )
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["sim_realism"] = mod  # dataclasses look their module up
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def walking_averages(datasets_dir):
+    sr = _sim_realism()
+    real = {test: sr.real_windows(datasets_dir, test) for test in ("Test5", "Test11")}
+    sim = sr.sim_windows("treadmill-walk", range(2), 40.0)
+    feats = {k: sr.features(w) for k, w in [*real.items(), ("sim", sim)]}
+    return real, sim, feats
+
+
+def test_walking_pelvis_vertical_timing_around_ic_matches_mobgap(walking_averages):
+    real, sim, f = walking_averages
+    assert len(real["Test5"].side) >= 30 and len(real["Test11"].side) >= 150
+    # real lower back: the vertical acceleration rises steeply just after IC and peaks ~65 ms
+    # after it (loading, double support), lowest ~0.3 s after IC (mid-stance, pelvis highest)
+    for test in ("Test5", "Test11"):
+        assert abs(f["sim"]["vert peak after IC s"] - f[test]["vert peak after IC s"]) < 0.02
+        assert abs(f["sim"]["vert steepest rise s"] - f[test]["vert steepest rise s"]) < 0.03
+        assert abs(f["sim"]["vert above mean from s"] - f[test]["vert above mean from s"]) < 0.07
+        low = "vert single-support min s"
+        assert abs(f["sim"][low] - f[test][low]) < 0.04
+    # the whole average waveform (+-0.6 s) follows the clean straight walks
+    a, b = sim.mean()[:, 0], real["Test5"].mean()[:, 0]
+    assert np.corrcoef(a, b)[0, 1] > 0.85
+    assert np.sqrt(np.mean((a - b) ** 2)) < 0.7  # m/s^2 (the old bounce model: 0.93)
+
+
+def test_walking_pelvis_lateral_and_forward_around_ic_match_mobgap(walking_averages):
+    real, sim, f = walking_averages
+    t5 = f["Test5"]
+    for test in ("Test5", "Test11"):
+        # in a left stance the pelvis accelerates to the right (away from the stance foot), and
+        # vice versa: same sign as the real data, reversing within ~70 ms of the IC
+        for side, sign in (("left", 1), ("right", -1)):
+            key = f"lat 0.1-0.4 s, {side} IC (+ = right) m/s2"
+            assert sign * f["sim"][key] > 0.3 and sign * f[test][key] > 0.3
+        assert abs(f["sim"]["lat sign change after IC s"]) < 0.07
+        assert abs(f[test]["lat sign change after IC s"]) < 0.08
+        # propulsion before IC, braking right after it
+        assert f["sim"]["fwd at IC-50ms m/s2"] > 0.3 and f[test]["fwd at IC-50ms m/s2"] > 0.3
+    assert abs(f["sim"]["fwd decel min s"] - t5["fwd decel min s"]) < 0.05
+    assert f["sim"]["fwd decel min m/s2"] == pytest.approx(t5["fwd decel min m/s2"], rel=0.35)
+    for c in (1, 2):  # lateral, forward waveforms
+        assert np.corrcoef(sim.mean()[:, c], real["Test5"].mean()[:, c])[0, 1] > 0.8

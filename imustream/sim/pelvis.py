@@ -30,6 +30,7 @@ import math
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import special
 
 from .gait import LEFT, GaitPlan
 from .hermite import PiecewiseQuintic, smoothstep
@@ -45,6 +46,7 @@ G = 9.81
 _SETTLE_S = 0.3  # s to absorb the vertical speed after landing into standing
 # walking: peak of a step's excursion of the quintic through the ICs, per (boundary rate * step)
 _QUINTIC_PEAK = 0.3125
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(48)
 # walking forward force: peaks of braking / propulsion as fractions of their own stance part
 _BRAKE_PEAK = 0.3
 _PROPULSION_PEAK = 0.1
@@ -109,9 +111,17 @@ class PelvisModel:
         self.step = plan.next_ic - plan.ic
         shape_int = _stance_shape_integral(sc)
         f = plan.shape
+        self.walk = sc.gait == "walk"
         self.impact = sc.impact_g * G * f[:, 7]
         impact_area = self.impact * sc.impact_width * np.sqrt(np.pi)
+        if self.walk:  # a wide transient: only its part inside the stance counts
+            w, t0 = sc.impact_width, sc.impact_time
+            inside = special.erf((self.stance - t0) / w) + special.erf(t0 / w)
+            impact_area = impact_area * inside / 2
         self.grf_amp = (G * self.step - impact_area) / (self.stance * shape_int)
+        self.tail = np.zeros(plan.ic.size)  # impulse of a stance after the next IC
+        if self.walk:
+            self.grf_amp, self.tail = self._walking_amplitudes(shape_int, impact_area)
         self.drop = np.deg2rad(plan.drop_amp)
         self.axial = np.deg2rad(sc.axial_amp_deg) * f[:, 3] * self.sign
         self.tilt = np.deg2rad(sc.tilt_amp_deg) * f[:, 4]
@@ -120,7 +130,6 @@ class PelvisModel:
         self.lever = np.asarray(sc.pelvis_lever, dtype=float)
         self._transitions = np.zeros((0, 3))
         self._transitions = self._bout_transitions()
-        self.walk = sc.gait == "walk"
         if self.walk:
             self._sway = self._through_ics(self.sway, plan.side == LEFT)
             self._axial = self._through_ics(self.axial, plan.side != LEFT)
@@ -143,6 +152,34 @@ class PelvisModel:
         z = np.zeros_like(knots)
         return PiecewiseQuintic.through_knots(knots, z, v, z)
 
+    def _walking_amplitudes(
+        self, shape_int: float, impact_area: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
+        """Walking stance-force amplitudes that give the same vertical speed at every IC.
+
+        Between IC j and IC j+1 the body gets stance j's impulse minus the part it gives
+        after IC j+1 (its tail, double support), plus the tail of stance j-1. Choosing
+        ``amp_j`` so that this equals ``G step_j`` (in time order: tails of earlier steps
+        are known) keeps the speed at IC constant, as in running. Returns amplitudes and
+        tails (per unit mass, m/s).
+        """
+        stance, step = self.stance, self.step
+        regular = np.isfinite(stance) & np.isfinite(step)
+        lo = np.where(regular, np.clip(step / np.where(regular, stance, 1.0), 0.0, 1.0), 1.0)
+        x, w = _GL_X, _GL_W
+        tau = lo[:, None] + (1 - lo)[:, None] * (x + 1) / 2
+        part = (1 - lo) / 2 * (_stance_shape(tau, self.sc) @ w)  # integral over [lo, 1]
+        amp = np.full(stance.size, np.nan)
+        tail = np.zeros(stance.size)
+        prev = 0.0
+        for j in np.flatnonzero(regular):
+            # the previous stance's tail only reaches this step if it is the previous step
+            before = prev if j > 0 and regular[j - 1] else 0.0
+            amp[j] = (G * step[j] - before - impact_area[j]) / (stance[j] * (shape_int - part[j]))
+            tail[j] = amp[j] * stance[j] * part[j]
+            prev = tail[j]
+        return amp, tail
+
     def _bout_transitions(self) -> FloatArray:
         """(start, end, velocity change) of the vertical transitions into and out of each bout.
 
@@ -150,10 +187,14 @@ class PelvisModel:
         periodic (zero mean speed). v0 is measured on the first steps of each bout; the body
         reaches it falling into the first IC (from the first lift-off) and loses it again in
         the 0.3 s after the first landing into standing.
+
+        Walking: v0 makes the mean over steps 2-7 zero (the first step of a bout has no
+        trailing leg under it), and the last stance's push after the landing is absorbed too.
         """
         plan, rows = self.plan, []
+        skip = 1 if self.walk else 0
         for t_go, first, land in plan.bouts:
-            ks = np.flatnonzero((plan.ic >= first) & (plan.ic < land))[:6]
+            ks = np.flatnonzero((plan.ic >= first) & (plan.ic < land))[skip : 6 + skip]
             means = []
             for k in ks:
                 t = np.linspace(plan.ic[k], plan.next_ic[k], 401)
@@ -161,22 +202,19 @@ class PelvisModel:
                 u = np.concatenate([[0.0], np.cumsum((a[1:] + a[:-1]) / 2 * np.diff(t))])
                 means.append(np.mean((u[1:] + u[:-1]) / 2))
             v0 = -float(np.mean(means)) if means else 0.0
-            rows += [(t_go, first, v0), (land, land + _SETTLE_S, -v0)]
+            # the last stance still pushes after the landing IC (walking)
+            last = np.flatnonzero(plan.ic < land)[-1]
+            end = v0 + self.tail[last]
+            rows += [(t_go, first, v0), (land, land + _SETTLE_S, -end)]
         return np.array(rows, dtype=float).reshape(-1, 3)
 
     def _vertical(self, t: FloatArray) -> FloatArray:
         """Vertical acceleration of the pelvis centre (m/s^2, gravity not included)."""
-        sc, plan = self.sc, self.plan
+        plan = self.plan
         k, km1 = self._steps(t)
         vert = np.zeros_like(t)
         for j in (k, km1):
-            ok, tau_j = self._in_stance(j, t)
-            jj = np.maximum(j, 0)
-            since = t - plan.ic[jj] - sc.impact_time
-            force = self.grf_amp[jj] * _stance_shape(tau_j, sc) + self.impact[jj] * np.exp(
-                -((since / sc.impact_width) ** 2)
-            )
-            vert += np.where(ok, force, 0.0)
+            vert += self._leg_force(j, t)
         b = np.searchsorted(plan.bouts[:, 1:].ravel(), t, side="right")
         vert -= np.where(b % 2 == 1, G, 0.0)  # inside a bout: stance forces carry the weight
         tr = self._transitions
@@ -187,6 +225,17 @@ class PelvisModel:
             inside = (tau >= 0) & (tau <= 1)
             vert += np.where(inside, 2 * tr[i, 2] / dur * np.sin(np.pi * tau) ** 2, 0.0)
         return vert
+
+    def _leg_force(self, j: NDArray[np.int64], t: FloatArray) -> FloatArray:
+        """Vertical force per unit mass of stance ``j`` at times ``t`` (0 outside it)."""
+        sc, plan = self.sc, self.plan
+        ok, tau_j = self._in_stance(j, t)
+        jj = np.maximum(j, 0)
+        since = t - plan.ic[jj] - sc.impact_time
+        force = self.grf_amp[jj] * _stance_shape(tau_j, sc) + self.impact[jj] * np.exp(
+            -((since / sc.impact_width) ** 2)
+        )
+        return np.where(ok, force, 0.0)
 
     def _steps(self, t: FloatArray) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         k = np.searchsorted(self.plan.ic, t, side="right") - 1
