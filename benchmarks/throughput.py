@@ -101,21 +101,25 @@ class _StageClock:
 
 def _stage_shares(blocks, **kw) -> tuple[dict[str, float], float]:
     """CPU seconds per pipeline stage over ``blocks`` (instrumented run) and the total."""
+    import types
+
     import imustream.dsp.pipeline as pipeline_module
 
     clock = _StageClock()
     pipe = Pipeline(dict.fromkeys(SENSORS, FS), **kw)
-    for name, st in pipe._by_name.items():
-        clock.wrap(st.detector, "process", f"{name} events")
-    clock.wrap(pipe.pelvic, "process", "attitude filter + obliquity (pelvis)")
+    original = pipeline_module._sb
+    shim = types.SimpleNamespace(shoe_block=original.shoe_block, pelvis_block=original.pelvis_block)
+    clock.wrap(shim, "shoe_block", "shoe block kernels (input pass, history, IC/TO)")
+    clock.wrap(shim, "pelvis_block", "pelvis block kernel (input pass, history, attitude)")
+    pipeline_module._sb = shim
+    clock.wrap(pipe._by_name["pelvis"].detector, "process", "pelvis events (PelvisEventDetector)")
+    clock.wrap(pipe, "_emit_events", "event records (+ step assembly input)")
     clock.wrap(pipe.assembler, "advance", "step assembly")
-    clock.wrap(pipe.pelvic, "add_stance", "pelvic drop (axis, neutral, drop)")
-    clock.wrap(pipe.pelvic, "drop", "pelvic drop (axis, neutral, drop)")
+    clock.wrap(pipe.assembler, "finish", "step assembly")
+    for name in ("stance_drop", "add_stance", "drop"):
+        clock.wrap(pipe.pelvic, name, "pelvic drop per step (axis, neutral, drop)")
+    clock.wrap(pipe, "_complete", "step records (impact, clipping, gaps)")
     clock.wrap(pipe.monitor, "add", "asymmetry (Welch CIs, alerts)")
-    original = pipeline_module.ingest
-    shim = type("Shim", (), {"ingest": staticmethod(original)})()
-    clock.wrap(shim, "ingest", "input pass (NaN check, |acc|, clipping)")
-    pipeline_module.ingest = shim.ingest
     try:
         gc.collect()
         gc.freeze()
@@ -125,7 +129,7 @@ def _stage_shares(blocks, **kw) -> tuple[dict[str, float], float]:
         pipe.finish()
         total = time.process_time() - t0
     finally:
-        pipeline_module.ingest = original
+        pipeline_module._sb = original
         gc.unfreeze()
     return clock.spent, total
 

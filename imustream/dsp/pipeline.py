@@ -90,6 +90,10 @@ class _SensorState:
         self.timeline = Timeline(fs, 2, keep_s)  # |acc| (shoes), clipped flag
         self.detector = PelvisEventStage(fs, has_gyr) if self.is_pelvis else ShoeEventStage(fs)
         self.clip_level = 0.995 * acc_range if acc_range is not None else 0.0
+        self.det_batch = 1  # samples fed to the event detector at a time (pelvis, see Pipeline)
+        self.det_acc: list[np.ndarray] = []
+        self.det_gyr: list[np.ndarray] = []
+        self.det_n = 0
         self.det_base = 0  # timeline index of the detector's sample 0
         self.gaps: list[tuple[float, float]] = []
         self.reset_pending = False
@@ -147,6 +151,13 @@ class Pipeline:
     warmup_s : float
         Until a sensor's detector emits its first event (it may hold events back while it
         learns its axes), step assembly waits for it, at most this long.
+    pelvis_event_batch : int
+        With both shoes connected the steps come from the shoes and the pelvis events only
+        get their sides from them, once the watermark has passed; the pelvis event detector
+        is then fed this many samples at a time (its attitude filter, and so the pelvic
+        drop, still runs on every block). This bounds the per-call cost of the detector; its
+        events come out up to this many samples later (256 = 1.28 s at 200 Hz), with the
+        same times, sides and ``emitted_time``. 1 = feed it every block.
     """
 
     def __init__(
@@ -160,6 +171,7 @@ class Pipeline:
         min_batch: int = 32,
         stall_s: float = 2.0,
         warmup_s: float = 10.0,
+        pelvis_event_batch: int = 256,
     ) -> None:
         if not fs:
             raise ValueError("fs must name at least one sensor, e.g. {'pelvis': 200.0}")
@@ -184,6 +196,11 @@ class Pipeline:
         if not (isinstance(min_batch, int) and min_batch >= 1):
             raise ValueError(f"min_batch must be a positive integer, got {min_batch!r}")
         self.min_batch = min_batch
+        if not (isinstance(pelvis_event_batch, int) and pelvis_event_batch >= 1):
+            raise ValueError(
+                f"pelvis_event_batch must be a positive integer, got {pelvis_event_batch!r}"
+            )
+        self.pelvis_event_batch = pelvis_event_batch
         self.stall_s = float(stall_s)
         self.warmup_s = float(warmup_s)
         self.gyro = {s: bool((gyro or {}).get(s.value, True)) for s in self.fs}
@@ -199,6 +216,9 @@ class Pipeline:
             for s, f in self.fs.items()
         }
         self._states = list(self._sensors.values())
+        pelvis = self._sensors.get(Sensor.PELVIS)
+        if pelvis is not None and Sensor.SHOE_LEFT in self.fs and Sensor.SHOE_RIGHT in self.fs:
+            pelvis.det_batch = self.pelvis_event_batch
         self._by_name: dict[str, _SensorState] = {s.value: st for s, st in self._sensors.items()}
         shoe_sides = [s.side for s in self.fs if s.side is not None]
         self.assembler = StepAssembler(shoe_sides=frozenset(shoe_sides))
@@ -267,6 +287,7 @@ class Pipeline:
         if self._carry is None:
             self._carry = PipelineOutput()
         self._flush(st, self._carry)
+        self._feed_detector(st, None, None, self._carry)
         st.gaps.append((float(g.start), float(g.end)))
         if g.reason != "loss" or g.end - g.start > 0.5:
             st.reset_pending = True
@@ -278,6 +299,7 @@ class Pipeline:
             out, self._carry = self._carry, None
         for st in self._sensors.values():
             self._flush(st, out)
+            self._feed_detector(st, None, None, out)
             found = st.detector.flush()
             if found:
                 st.detector.times_from(st.timeline, st.det_base, found)
@@ -343,9 +365,8 @@ class Pipeline:
                 )  # fmt: skip
             if n_clipped < 0:
                 self._bad_block(st, t)
-            found = det.process(acc, gyr)
-            if found:
-                det.times_from(tl, st.det_base, found)
+            st.n_clipped += n_clipped
+            new = self._feed_detector(st, acc, gyr, out)
         else:
             det.room(2 * t.shape[0] + PENDING)
             sst = det.state
@@ -356,11 +377,36 @@ class Pipeline:
             )  # fmt: skip
             if found < 0:
                 self._bad_block(st, t)
-        st.n_clipped += n_clipped
-        new = self._emit_events(st, found, out) if found else 0
+            st.n_clipped += n_clipped
+            new = self._emit_events(st, found, out) if found else 0
         watermark = self._watermark()
         if new or watermark >= self._advanced_at + _ADVANCE_EVERY:
             self._advance(watermark, out)
+
+    def _feed_detector(self, st: _SensorState, acc, gyr, out: PipelineOutput) -> int:
+        """Pelvis: run the event detector on a block, or stage it (``det_batch``); ``None``
+        runs what is staged. Returns the number of new event records."""
+        if acc is not None and st.det_batch > 1:
+            st.det_acc.append(acc)
+            st.det_gyr.append(gyr)
+            st.det_n += acc.shape[0]
+            if st.det_n < st.det_batch:
+                return 0
+            acc = None
+        if acc is None:
+            if not st.det_n:
+                return 0
+            acc = np.concatenate(st.det_acc) if len(st.det_acc) > 1 else st.det_acc[0]
+            gyr = np.concatenate(st.det_gyr) if len(st.det_gyr) > 1 else st.det_gyr[0]
+            st.det_acc.clear()
+            st.det_gyr.clear()
+            st.det_n = 0
+        det = st.detector
+        found = det.process(acc, gyr)
+        if not found:
+            return 0
+        det.times_from(st.timeline, st.det_base, found)
+        return self._emit_events(st, found, out)
 
     @staticmethod
     def _bad_block(st: _SensorState, t) -> None:
