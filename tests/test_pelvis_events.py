@@ -35,12 +35,19 @@ def _run(det, acc, gyr=None):
     return det.process(acc, gyr) + det.flush()
 
 
-def reference_events(acc: np.ndarray, p: kernel.PelvisParams) -> tuple[list, list]:
-    """Plain numpy/scipy re-implementation of the IC / TO timing rules (no sides)."""
+def reference_events(
+    acc: np.ndarray, p: kernel.PelvisParams, gyr: np.ndarray | None = None
+) -> tuple[list, list]:
+    """Plain numpy/scipy re-implementation of the IC / TO timing rules (no sides).
+
+    With ``gyr`` the gravity estimate is first turned with the sensor each sample.
+    """
     n = len(acc)
     g = np.empty((n, 3))
     cur = np.zeros(3)
     for i in range(n):  # cumulative mean, then exponentially weighted
+        if gyr is not None and i > 0:  # a world-fixed vector turns by -w dt in the sensor
+            cur = Rotation.from_rotvec(-gyr[i] / p.fs).apply(cur)
         cur = cur + (acc[i] - cur) / min(i + 1, p.grav_window)
         g[i] = cur
     gm = np.linalg.norm(g, axis=1)
@@ -150,6 +157,21 @@ def test_kernel_matches_numpy_reference_walking(mobgap):
         ic = sorted(e[1] for e in ev if e[0] == "ic")
         assert len(ic) == len(ref_ic) > 8
         np.testing.assert_allclose(ic, ref_ic, rtol=0, atol=1e-6)
+
+
+def test_kernel_matches_numpy_reference_walking_with_gyro(mobgap):
+    """With a gyroscope the IC vertical follows the trunk (bending, sitting down, turns)."""
+    for name in ("HA001_Test5_Trial2", "HA001_Test11_Trial1"):
+        d = mobgap[name]
+        fs = float(d["fs"])
+        acc, gyr = d["acc"].astype(float), d["gyr"].astype(float)
+        ev = _run(PelvisEventDetector(fs), acc, gyr)
+        ref_ic, _ = reference_events(acc, PelvisEventDetector(fs).params, gyr)
+        ic = sorted(e[1] for e in ev if e[0] == "ic")
+        assert len(ic) == len(ref_ic) > 8
+        np.testing.assert_allclose(ic, ref_ic, rtol=0, atol=1e-6)
+        plain = sorted(e[1] for e in _run(PelvisEventDetector(fs, use_gyro=False), acc, gyr))
+        assert plain != ic  # the gyroscope is used
 
 
 @pytest.mark.parametrize("max_len", [1, 7, 64, 100_000])
@@ -371,15 +393,18 @@ def _mobgap_scores(mobgap, key):
 
 
 def test_accuracy_floor_mobgap_daily_life(mobgap):
-    """Test11 (turns, stops, shuffling; noisy INDIP reference): IC F1 measured 0.635 (0.604
-    before the half-depth arming and the 1 s arming timeout), sides 0.884. The target 0.97 is
-    not reached: see benchmarks/accuracy.py's mobgap diagnostics for what is missed."""
+    """Test11 (turns, stops, shuffling; noisy INDIP reference): IC F1 measured 0.656 (0.604
+    before the half-depth arming, the 1 s arming timeout and the gyro-turned vertical), sides
+    0.895. The target 0.97 is not reached: benchmarks/accuracy.py's mobgap diagnostics show
+    what is missed and which misses are reference problems."""
     r, sides, _ = _mobgap_scores(mobgap, "Test11")
-    assert r.f1 >= 0.62
-    assert np.mean(sides) >= 0.87
+    assert r.f1 >= 0.64  # measured 0.656
+    assert np.mean(sides) >= 0.88  # measured 0.895
     r, sides, _ = _mobgap_scores(mobgap, "HA001_Test11")  # the cleanest Test11 reference
-    assert r.f1 >= 0.78  # measured 0.793
-    assert np.mean(sides) >= 0.9  # measured 0.913
+    assert r.f1 >= 0.80  # measured 0.814
+    # 42 sides right of 48 matched (0.875; without the gyroscope 42 of 46): the extra matches
+    # are a bout's first or last IC, whose lateral cue (gait initiation) is unreliable
+    assert sum(sides) >= 42
 
 
 def test_walking_ic_latency(mobgap):

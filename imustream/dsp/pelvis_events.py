@@ -10,6 +10,7 @@ from .kernels import pelvis_events as _k
 __all__ = ["PelvisEventDetector"]
 
 _KIND = {_k.IC: "ic", _k.TO: "to"}
+_NO_GYR = np.zeros((0, 3))
 _SIDE = {_k.SIDE_LEFT: "left", _k.SIDE_RIGHT: "right", _k.SIDE_NONE: None}
 
 
@@ -17,17 +18,20 @@ class PelvisEventDetector:
     """Initial contacts (with stance side) and toe-offs from a sacrum / lower-back IMU.
 
     Works in any fixed mounting: it uses the vertical acceleration (along the learnt gravity
-    direction) and, for sides, the lateral acceleration along ``up x forward``, where forward
-    is learnt from the braking at each foot strike. Sides need all three accelerometer axes
-    (``None`` otherwise); no gyroscope is needed. Toe-offs are detected in running (flight
-    phases) only. Until forward is known (first 4 ICs) events are held back, then emitted.
+    direction, turned with the gyroscope when there is one so that it follows the trunk when
+    bending, sitting down or turning) and, for sides, the lateral acceleration along
+    ``up x forward``, where forward is learnt from the braking at each foot strike. Sides need
+    all three accelerometer axes (``None`` otherwise); no gyroscope is needed. Toe-offs are
+    detected in running (flight phases) only. Until forward is first known (first 4+ ICs)
+    events are held back, then emitted; afterwards it is kept.
 
     Parameters
     ----------
     fs : float
         Sampling rate in Hz.
     has_gyr : bool
-        Whether a gyroscope will be passed to :meth:`process` (it is checked, not needed).
+        Whether a gyroscope will be passed to :meth:`process` (checked; it turns the
+        gravity estimate used for IC detection, unless ``use_gyro=False``).
     missing_acc_axes : sequence of int
         Accelerometer columns that the sensor does not record (NaN); they are treated as 0
         and sides are not assigned.
@@ -82,15 +86,16 @@ class PelvisEventDetector:
             )
         if gyr is None and self.has_gyr:
             raise ValueError("gyr is None but the detector was made with has_gyr=True")
+        g = _NO_GYR
         if gyr is not None:
-            g = np.asarray(gyr, dtype=np.float64)
+            g = np.ascontiguousarray(gyr, dtype=np.float64)
             if g.shape != a.shape:
                 raise ValueError(f"gyr must have shape {a.shape}, got {np.shape(gyr)}")
             if not np.isfinite(g).all():
                 raise ValueError("gyr contains NaN or inf; split the stream at gaps")
         cap = 2 * a.shape[0] + _k.QUEUE
         out = self._out(cap)
-        m = _k.pelvis_events(self.params, self._state, a, *out)
+        m = _k.pelvis_events(self.params, self._state, a, g, *out)
         return self._events(out, m)
 
     def flush(self) -> list[tuple[str, float, str | None, int]]:

@@ -72,7 +72,8 @@ _F_CS = 19  # 19..21 running sum of acc
 _F_D = 22  # 22..24 sum over ICs of (mean acc after - mean acc before)
 _F_ARM_N = 25  # sample at which the current step armed
 _F_LAT = 26  # 26..28 the last lateral axis that was known
-_N_F = 29
+_F_GT = 29  # 29..31 gravity estimate turned with the gyroscope (vertical for IC detection)
+_N_F = 32
 
 # int state indices
 _I_N = 0
@@ -117,6 +118,7 @@ class PelvisParams(NamedTuple):
     cal_ics: int = 4  # ICs before the forward direction is trusted
     cal_min: float = 0.2  # m/s^2 mean horizontal braking step needed
     sides: bool = True  # False when an accelerometer axis is missing
+    use_gyro: bool = True  # turn the gravity estimate with the gyroscope when one is given
 
 
 def _lp(order: int, fc: float, fs: float) -> tuple[np.ndarray, float]:
@@ -306,16 +308,44 @@ def _current_lateral_axis(st, p, out):
 
 
 @njit(cache=True, nogil=True)
+def _rotate_gravity(f, wx, wy, wz, dt):
+    """Turn the IC gravity estimate (sensor frame) as the sensor turns by ``w * dt``.
+
+    A vector fixed in the world turns by ``-w * dt`` in the sensor frame (Rodrigues).
+    """
+    wn = math.sqrt(wx * wx + wy * wy + wz * wz)
+    th = wn * dt
+    if th < 1e-12:
+        return
+    kx = -wx / wn
+    ky = -wy / wn
+    kz = -wz / wn
+    gx = f[_F_GT]
+    gy = f[_F_GT + 1]
+    gz = f[_F_GT + 2]
+    c = math.cos(th)
+    s = math.sin(th)
+    kg = (kx * gx + ky * gy + kz * gz) * (1.0 - c)
+    f[_F_GT] = gx * c + (ky * gz - kz * gy) * s + kx * kg
+    f[_F_GT + 1] = gy * c + (kz * gx - kx * gz) * s + ky * kg
+    f[_F_GT + 2] = gz * c + (kx * gy - ky * gx) * s + kz * kg
+
+
+@njit(cache=True, nogil=True)
 def pelvis_events(
     p: PelvisParams,
     st: PelvisState,
     acc: np.ndarray,
+    gyr: np.ndarray,
     out_kind: np.ndarray,
     out_idx: np.ndarray,
     out_side: np.ndarray,
     out_emit: np.ndarray,
 ) -> int:
     """Feed ``acc`` (n, 3) m/s^2 (missing axes as 0); write events; return their count.
+
+    ``gyr`` (n, 3) rad/s turns the gravity estimate with the sensor (trunk bending, sitting
+    down, turning); pass an empty (0, 3) array without a gyroscope.
 
     ``out_side`` gets SIDE_LEFT / SIDE_RIGHT / SIDE_NONE, ``out_idx`` the fractional sample
     index from the first sample fed, ``out_emit`` the sample index at emission. Outputs need
@@ -326,8 +356,12 @@ def pelvis_events(
     n_out = 0
     buf = np.zeros(3)
     buf2 = np.zeros(3)
+    use_gyr = p.use_gyro and gyr.shape[0] == acc.shape[0]
+    dt = 1.0 / p.fs
     for k in range(acc.shape[0]):
         n = iv[_I_N]
+        if use_gyr and n > 0:
+            _rotate_gravity(f, gyr[k, 0], gyr[k, 1], gyr[k, 2], dt)
         ax = acc[k, 0]
         ay = acc[k, 1]
         az = acc[k, 2]
@@ -337,17 +371,23 @@ def pelvis_events(
         f[_F_CS + 1] += ay
         f[_F_CS + 2] += az
         # gravity: cumulative mean, then exponentially weighted over grav_window samples
+        # (turned with the gyroscope first, when there is one)
         a = 1.0 / min(n + 1, p.grav_window)
         f[_F_G] += a * (ax - f[_F_G])
         f[_F_G + 1] += a * (ay - f[_F_G + 1])
         f[_F_G + 2] += a * (az - f[_F_G + 2])
-        gm = math.sqrt(f[_F_G] ** 2 + f[_F_G + 1] ** 2 + f[_F_G + 2] ** 2)
+        # the side machinery keeps the plain mean: a gyro bias would tilt the turned one by
+        # bias x window, leaking the large vertical jump at each IC into the braking sum
+        f[_F_GT] += a * (ax - f[_F_GT])
+        f[_F_GT + 1] += a * (ay - f[_F_GT + 1])
+        f[_F_GT + 2] += a * (az - f[_F_GT + 2])
+        gm = math.sqrt(f[_F_GT] ** 2 + f[_F_GT + 1] ** 2 + f[_F_GT + 2] ** 2)
         if gm < 1e-9:
             iv[_I_N] = n + 1
             continue
-        ux = f[_F_G] / gm
-        uy = f[_F_G + 1] / gm
-        uz = f[_F_G + 2] / gm
+        ux = f[_F_GT] / gm
+        uy = f[_F_GT + 1] / gm
+        uz = f[_F_GT + 2] / gm
         av = ax * ux + ay * uy + az * uz
         # av - |g| is 0 at the first sample (first gravity estimate): filters start at rest
         seg = sos_step(p.sos_seg, st.z_seg, 0, av - gm) + gm
