@@ -105,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
 
     from ..viz.dashboard import Dashboard
     from ..viz.feed import LiveFeed
-    from ._live import LiveWorker, RecordingControl
+    from ._live import LiveWorker
+    from ._recording import RecordingControl
 
     source = _source(args)
     app = pg.mkQApp("imustream")
