@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
@@ -118,6 +118,14 @@ class _Ctx:
                 raise self.fail(full, f"unknown key (allowed: {allowed})")
         return data
 
+    def tables(self, data: Any, key: str, schema: str, what: str) -> Iterator[tuple[str, dict]]:
+        """``(key[i], table)`` for each table of an array of tables, checked as it is reached."""
+        if not isinstance(data, list):
+            raise self.fail(key, f"must be an array of {what}")
+        for i, t in enumerate(data):
+            k = f"{key}[{i}]"
+            yield k, self.table(t, k, schema)
+
     def get(self, d: dict, key: str, prefix: str, typ: type | tuple, default: Any = ...) -> Any:
         full = f"{prefix}.{key}" if prefix else key
         if key not in d:
@@ -174,12 +182,8 @@ def check_option(p: FirmwareProfile, name: str, value: float, allowed: tuple[flo
 
 
 def _fields(ctx: _Ctx, v: Any, key: str) -> tuple[FieldSpec, ...]:
-    if not isinstance(v, list):
-        raise ctx.fail(key, "must be an array of {name, type} tables")
     out = []
-    for i, f in enumerate(v):
-        k = f"{key}[{i}]"
-        f = ctx.table(f, k, "field")
+    for k, f in ctx.tables(v, key, "field", "{name, type} tables"):
         name = ctx.get(f, "name", k, str)
         typ = ctx.get(f, "type", k, str)
         if typ not in FIELD_TYPES:
@@ -377,12 +381,8 @@ def _time(ctx: _Ctx, t: dict, layout: Layout | None, decoder: str) -> TimeSpec:
 def _writes(
     ctx: _Ctx, v: Any, key: str, aliases: dict[str, str | None]
 ) -> tuple[WriteTemplate, ...]:
-    if not isinstance(v, list):
-        raise ctx.fail(key, "must be an array of tables ([[start]] / [[stop]])")
     out = []
-    for i, w in enumerate(v):
-        k = f"{key}[{i}]"
-        w = ctx.table(w, k, "write")
+    for k, w in ctx.tables(v, key, "write", "tables ([[start]] / [[stop]])"):
         char = ctx.get(w, "char", k, str)
         if char in aliases:
             if aliases[char] is None:
