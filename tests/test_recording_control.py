@@ -52,14 +52,48 @@ def _session(done: list[bool], origin_ns: int | None = None):
     return q, LiveWorker(source, feed), feed
 
 
-def _window(qtbot, worker, feed, control):
-    from imustream.viz.dashboard import Dashboard
+class _Gui:
+    """A worker fed from a queue, the dashboard and its record button's control."""
 
-    win = Dashboard(feed, markers=worker.markers, on_record=control.toggle, fps=20)
-    qtbot.addWidget(win)
-    win.show()
-    win.start()
-    return win
+    def __init__(self, qtbot, tmp_path) -> None:
+        from imustream.viz.dashboard import Dashboard
+
+        self.qtbot = qtbot
+        self.done = [False]
+        self.q, self.worker, feed = _session(self.done)
+        self.control = RecordingControl(self.worker, self.worker.source.header, tmp_path)
+        self.win = Dashboard(
+            feed, markers=self.worker.markers, on_record=self.control.toggle, fps=20
+        )
+        qtbot.addWidget(self.win)
+        self.win.show()
+        self.win.start()
+        self.worker.start()
+        self.sent = 0
+
+    def click_record(self) -> None:
+        from pyqtgraph.Qt import QtCore
+
+        self.qtbot.mouseClick(self.win.controls.record, QtCore.Qt.LeftButton)
+
+    def send(self, items: list) -> None:
+        for it in items:
+            self.q.put(it)
+        self.sent += len(items)
+        # generous: the first blocks may wait for numba to compile the detectors
+        self.qtbot.waitUntil(lambda: self.worker.items_done == self.sent, timeout=180_000)
+
+    def finish(self) -> np.ndarray:
+        """Stop recording and the session; the recorded pelvis session times."""
+        self.click_record()
+        self.done[0] = True
+        self.worker.stop()
+        self.control.close()
+        assert not self.control.errors and self.worker.error is None
+        with open_session(self.control.converted[0]) as s:
+            assert s.attrs["t0_ns"] == HOST0_NS == self.worker.acq.origin_ns
+            self.markers = list(s.markers["kind"])
+            return np.asarray(s.sensors[SENSOR].t_session)
 
 
 def _expected_t_session(items: list) -> np.ndarray:
@@ -74,32 +108,14 @@ def _profiles_rates():
 
 
 def test_record_pressed_before_data_takes_the_origin_of_the_first_item(qtbot, tmp_path):
-    from pyqtgraph.Qt import QtCore
-
-    done = [False]
-    q, worker, feed = _session(done)
-    control = RecordingControl(worker, worker.source.header, tmp_path)
-    win = _window(qtbot, worker, feed, control)
-    worker.start()
-    qtbot.mouseClick(win.controls.record, QtCore.Qt.LeftButton)  # nothing has arrived yet
-    assert isinstance(control.recorder, PendingRecorder) and worker.acq.origin_ns is None
-    worker.markers.put_nowait(Marker(0.0, "note", text="before the first sample"))
+    gui = _Gui(qtbot, tmp_path)
+    gui.click_record()  # nothing has arrived yet
+    assert isinstance(gui.control.recorder, PendingRecorder) and gui.worker.acq.origin_ns is None
+    gui.worker.markers.put_nowait(Marker(0.0, "note", text="before the first sample"))
     items = _items()
-    for it in items:
-        q.put(it)
-    qtbot.waitUntil(
-        lambda: worker.items_done == len(items), timeout=180_000
-    )  # numba may compile first
-    qtbot.mouseClick(win.controls.record, QtCore.Qt.LeftButton)
-    done[0] = True
-    worker.stop()
-    control.close()
-    assert not control.errors and worker.error is None
-    assert worker.acq.origin_ns == HOST0_NS
-    with open_session(control.converted[0]) as s:
-        assert s.attrs["t0_ns"] == HOST0_NS
-        t = np.asarray(s.sensors[SENSOR].t_session)
-        assert list(s.markers["kind"]) == ["note"]
+    gui.send(items)
+    t = gui.finish()
+    assert gui.markers == ["note"]
     # the recording's session times are the live ones: the first sample 12 ms after connecting
     # (its packet arrived 12 ms after its last sample), not host time since boot (5 s)
     np.testing.assert_array_equal(t, _expected_t_session(items))
@@ -107,36 +123,16 @@ def test_record_pressed_before_data_takes_the_origin_of_the_first_item(qtbot, tm
 
 
 def test_record_pressed_after_data_starts_at_once_with_the_live_origin(qtbot, tmp_path):
-    from pyqtgraph.Qt import QtCore
-
-    done = [False]
-    q, worker, feed = _session(done)
-    control = RecordingControl(worker, worker.source.header, tmp_path)
-    win = _window(qtbot, worker, feed, control)
-    worker.start()
+    gui = _Gui(qtbot, tmp_path)
     items = _items()
-    for it in items[:40]:
-        q.put(it)
-    qtbot.waitUntil(lambda: worker.items_done == 40, timeout=180_000)  # numba may compile first
-    qtbot.mouseClick(win.controls.record, QtCore.Qt.LeftButton)
-    assert isinstance(control.recorder, Recorder)
-    for it in items[40:]:
-        q.put(it)
-    qtbot.waitUntil(
-        lambda: worker.items_done == len(items), timeout=180_000
-    )  # numba may compile first
-    qtbot.mouseClick(win.controls.record, QtCore.Qt.LeftButton)
-    done[0] = True
-    worker.stop()
-    control.close()
-    assert not control.errors
-    with open_session(control.converted[0]) as s:
-        assert s.attrs["t0_ns"] == HOST0_NS
-        t = np.asarray(s.sensors[SENSOR].t_session)
-    live = _expected_t_session(items)
+    gui.send(items[:40])
+    gui.click_record()
+    assert isinstance(gui.control.recorder, Recorder)
+    gui.send(items[40:])
+    t = gui.finish()
     # the recorded tail at the live session times (the converter's clock fit starts with the
     # recording, so they agree to the nanosecond, not to the bit)
-    np.testing.assert_allclose(t, live[-t.size :], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(t, _expected_t_session(items)[-t.size :], rtol=0, atol=1e-6)
     assert t[0] > 1.0
 
 
