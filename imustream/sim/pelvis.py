@@ -14,11 +14,12 @@ periodic around a constant height, and absorbs it after the landing into standin
 
 Walking (``gait="walk"``) is an inverted pendulum rather than a bounce, and its pelvis follows
 the averages of real lower-back recordings around each IC (mobgap, ``benchmarks/sim_realism.py``):
-each stance force is a plateau loaded / unloaded over ``grf_ramp`` of the stance with a
-mid-stance valley (``grf_valley``), plus a loading transient ``impact_time`` after IC, so the
-total exceeds body weight from just before IC through double support (pelvis lowest just after
-IC) and falls below it in single support (highest at mid-stance); the pelvis sways
-toward the stance leg, crossing the midline at each IC (C2 quintic through the ICs: lateral
+each stance force is a plateau loaded / unloaded during the double supports (the two legs hand
+the weight over) with a mid-stance valley (``grf_valley``), plus a loading transient
+``impact_time`` after IC, so the total exceeds body weight from just before IC through double
+support (pelvis lowest just after IC) and falls below it in single support (highest at
+mid-stance); amplitudes keep the vertical speed at every IC the same. The pelvis sways toward
+the stance leg, crossing the midline at each IC (C2 quintic through the ICs: lateral
 acceleration away from the stance foot all through its step); axial rotation crosses neutral at
 each IC, the stance-side hip coming forward during the stance (rate extreme at IC); each stance
 brakes from IC to ``brake_end_frac`` of the stance and propels after it (zero net impulse).
@@ -46,7 +47,6 @@ G = 9.81
 _SETTLE_S = 0.3  # s to absorb the vertical speed after landing into standing
 # walking: peak of a step's excursion of the quintic through the ICs, per (boundary rate * step)
 _QUINTIC_PEAK = 0.3125
-_GL_X, _GL_W = np.polynomial.legendre.leggauss(48)
 # walking forward force: peaks of braking / propulsion as fractions of their own stance part
 _BRAKE_PEAK = 0.3
 _PROPULSION_PEAK = 0.1
@@ -66,30 +66,26 @@ def bump(tau: FloatArray, peak: float) -> tuple[FloatArray, FloatArray, FloatArr
     return s * inside, db * inside, ddb * inside
 
 
-def _stance_shape(tau: FloatArray, sc: Scenario) -> FloatArray:
-    """Vertical force of one stance over its normalised time ``tau`` in [0, 1] (unscaled).
+def _run_shape(tau: FloatArray, sc: Scenario) -> FloatArray:
+    """Running vertical force of one stance over its normalised time (unscaled)."""
+    return np.abs(np.sin(np.pi * tau)) ** sc.grf_power + sc.grf_dip * np.sin(3 * np.pi * tau)
 
-    ``grf_ramp == 0``: ``sin(pi tau)^p + dip sin(3 pi tau)``. ``grf_ramp > 0`` (walking): a
-    plateau loaded and unloaded by C2 smoothsteps over ``grf_ramp`` of the stance (two legs
-    overlapping by that much carry a constant total) minus a mid-stance valley.
-    """
-    if sc.grf_ramp == 0:
-        return np.abs(np.sin(np.pi * tau)) ** sc.grf_power + sc.grf_dip * np.sin(3 * np.pi * tau)
-    r = sc.grf_ramp
+
+def _run_shape_integral(sc: Scenario) -> float:
+    """Integral of :func:`_run_shape` over [0, 1]."""
+    p = sc.grf_power
+    out = math.gamma((p + 1) / 2) / (math.sqrt(math.pi) * math.gamma(p / 2 + 1))
+    return out + sc.grf_dip * 2 / (3 * np.pi)
+
+
+def _walk_shape(tau: FloatArray, r_in: FloatArray, r_out: FloatArray, valley: float) -> FloatArray:
+    """Walking vertical force of one stance (unscaled): loaded by a C2 smoothstep over the
+    first ``r_in`` of the stance and unloaded over the last ``r_out`` (the double supports:
+    the two legs' ramps add up to a constant), minus a mid-stance valley of depth ``valley``.
+    Integral over [0, 1]: ``1 - (r_in + r_out) / 2 - valley (1 - r_in - r_out) / 2``."""
     inside = (tau >= 0) & (tau <= 1)
-    plateau = smoothstep(tau / r)[0] * smoothstep((1 - tau) / r)[0] * inside
-    return plateau - sc.grf_valley * bump((tau - r) / (1 - 2 * r), 0.5)[0]
-
-
-def _stance_shape_integral(sc: Scenario) -> float:
-    """Integral of :func:`_stance_shape` over [0, 1] (a smoothstep ramp integrates to half its
-    width, a bump to half its support)."""
-    if sc.grf_ramp == 0:
-        p = sc.grf_power
-        out = math.gamma((p + 1) / 2) / (math.sqrt(math.pi) * math.gamma(p / 2 + 1))
-        return out + sc.grf_dip * 2 / (3 * np.pi)
-    r = sc.grf_ramp
-    return 1 - r - sc.grf_valley * 0.5 * (1 - 2 * r)
+    plateau = smoothstep(tau / r_in)[0] * smoothstep((1 - tau) / r_out)[0] * inside
+    return plateau - valley * bump((tau - r_in) / (1 - r_in - r_out), 0.5)[0]
 
 
 def _brake_propel(tau: FloatArray, sc: Scenario) -> FloatArray:
@@ -109,19 +105,20 @@ class PelvisModel:
         self.sign = np.where(plan.side == LEFT, 1.0, -1.0)
         self.stance = plan.to - plan.ic
         self.step = plan.next_ic - plan.ic
-        shape_int = _stance_shape_integral(sc)
         f = plan.shape
         self.walk = sc.gait == "walk"
         self.impact = sc.impact_g * G * f[:, 7]
         impact_area = self.impact * sc.impact_width * np.sqrt(np.pi)
-        if self.walk:  # a wide transient: only its part inside the stance counts
-            w, t0 = sc.impact_width, sc.impact_time
-            inside = special.erf((self.stance - t0) / w) + special.erf(t0 / w)
-            impact_area = impact_area * inside / 2
-        self.grf_amp = (G * self.step - impact_area) / (self.stance * shape_int)
         self.tail = np.zeros(plan.ic.size)  # impulse of a stance after the next IC
         if self.walk:
-            self.grf_amp, self.tail = self._walking_amplitudes(shape_int, impact_area)
+            w, t0 = sc.impact_width, sc.impact_time  # a wide transient: its part in the stance
+            impact_area = impact_area * (special.erf((self.stance - t0) / w) + special.erf(t0 / w))
+            impact_area = impact_area / 2
+            self.r_in, self.r_out = self._double_supports()
+            self.grf_amp, self.tail = self._walking_amplitudes(impact_area)
+        else:
+            shape_int = _run_shape_integral(sc)
+            self.grf_amp = (G * self.step - impact_area) / (self.stance * shape_int)
         self.drop = np.deg2rad(plan.drop_amp)
         self.axial = np.deg2rad(sc.axial_amp_deg) * f[:, 3] * self.sign
         self.tilt = np.deg2rad(sc.tilt_amp_deg) * f[:, 4]
@@ -152,31 +149,41 @@ class PelvisModel:
         z = np.zeros_like(knots)
         return PiecewiseQuintic.through_knots(knots, z, v, z)
 
-    def _walking_amplitudes(
-        self, shape_int: float, impact_area: FloatArray
-    ) -> tuple[FloatArray, FloatArray]:
+    def _double_supports(self) -> tuple[FloatArray, FloatArray]:
+        """Walking: loading and unloading ramps of each stance as fractions of it: from its IC
+        to the previous stance's TO, and from the next IC to its TO (nominal double support
+        where there is no previous / next stance in the bout), at most 0.45 each."""
+        plan, sc = self.plan, self.sc
+        nominal = sc.contact_time - 60.0 / sc.cadence
+        out = self.stance - self.step
+        out = np.where(np.isfinite(out), out, nominal)
+        prev_to = np.concatenate([[np.nan], plan.to[:-1]])
+        into = np.where(np.isfinite(prev_to), prev_to - plan.ic, nominal)
+        stance = np.where(np.isfinite(self.stance), self.stance, 1.0)
+        r_in = np.clip(into / stance, 0.02, 0.45)
+        r_out = np.clip(out / stance, 0.02, 0.45)
+        return r_in, r_out
+
+    def _walking_amplitudes(self, impact_area: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Walking stance-force amplitudes that give the same vertical speed at every IC.
 
-        Between IC j and IC j+1 the body gets stance j's impulse minus the part it gives
-        after IC j+1 (its tail, double support), plus the tail of stance j-1. Choosing
-        ``amp_j`` so that this equals ``G step_j`` (in time order: tails of earlier steps
-        are known) keeps the speed at IC constant, as in running. Returns amplitudes and
-        tails (per unit mass, m/s).
+        Between IC j and IC j+1 the body gets stance j's impulse except its unloading ramp
+        (its tail, after IC j+1) and the tail of stance j-1. Choosing ``amp_j`` so that this
+        equals ``G step_j`` (in time order, the earlier tail known) keeps the speed at IC
+        constant, as in running. Returns amplitudes and tails (per unit mass, m/s).
         """
-        stance, step = self.stance, self.step
+        stance, step, r_in, r_out = self.stance, self.step, self.r_in, self.r_out
         regular = np.isfinite(stance) & np.isfinite(step)
-        lo = np.where(regular, np.clip(step / np.where(regular, stance, 1.0), 0.0, 1.0), 1.0)
-        x, w = _GL_X, _GL_W
-        tau = lo[:, None] + (1 - lo)[:, None] * (x + 1) / 2
-        part = (1 - lo) / 2 * (_stance_shape(tau, self.sc) @ w)  # integral over [lo, 1]
+        v = self.sc.grf_valley
+        whole = 1 - (r_in + r_out) / 2 - v * (1 - r_in - r_out) / 2
+        ramp = r_out / 2  # a smoothstep integrates to half its width
         amp = np.full(stance.size, np.nan)
         tail = np.zeros(stance.size)
         prev = 0.0
         for j in np.flatnonzero(regular):
-            # the previous stance's tail only reaches this step if it is the previous step
             before = prev if j > 0 and regular[j - 1] else 0.0
-            amp[j] = (G * step[j] - before - impact_area[j]) / (stance[j] * (shape_int - part[j]))
-            tail[j] = amp[j] * stance[j] * part[j]
+            amp[j] = (G * step[j] - before - impact_area[j]) / (stance[j] * (whole[j] - ramp[j]))
+            tail[j] = amp[j] * stance[j] * ramp[j]
             prev = tail[j]
         return amp, tail
 
@@ -232,7 +239,11 @@ class PelvisModel:
         ok, tau_j = self._in_stance(j, t)
         jj = np.maximum(j, 0)
         since = t - plan.ic[jj] - sc.impact_time
-        force = self.grf_amp[jj] * _stance_shape(tau_j, sc) + self.impact[jj] * np.exp(
+        if self.walk:
+            shape = _walk_shape(tau_j, self.r_in[jj], self.r_out[jj], sc.grf_valley)
+        else:
+            shape = _run_shape(tau_j, sc)
+        force = self.grf_amp[jj] * shape + self.impact[jj] * np.exp(
             -((since / sc.impact_width) ** 2)
         )
         return np.where(ok, force, 0.0)

@@ -57,10 +57,9 @@ class Scenario:
     impact_g: float = 0.9  #: vertical impact transient (units of g) on top of the stance force
     impact_time: float = 0.025  #: s after IC of the vertical impact transient
     impact_width: float = 0.008  #: s, Gaussian width of the transient
-    grf_power: float = 2.0  #: stance force shape sin(pi tau)^p: > 1 = more peaked
-    grf_dip: float = 0.0  #: walking double hump: weight of sin(3 pi tau)
-    grf_ramp: float = 0.0  #: > 0: walking force, loading/unloading over this stance fraction
-    grf_valley: float = 0.0  #: walking force (grf_ramp > 0): mid-stance dip, fraction of plateau
+    grf_power: float = 2.0  #: running force shape sin(pi tau)^p: > 1 = more peaked
+    grf_dip: float = 0.0  #: running force: weight of sin(3 pi tau) (double hump)
+    grf_valley: float = 0.13  #: walking: mid-stance dip of the stance force, fraction of plateau
     brake_end_frac: float = 0.45  #: walking: stance fraction where braking turns to propulsion
     pelvis_lever: tuple[float, float, float] = (-0.10, 0.0, 0.0)  #: sensor offset, pelvis frame m
     # --- foot kinematics (foot pitch > 0 = toes down)
@@ -140,7 +139,6 @@ class Scenario:
             ("strike_angle_deg", -45 < self.strike_angle_deg <= 0, "must be in (-45, 0]"),
             ("jitter_s", self.jitter_s >= 0, "must be >= 0"),
             ("grf_power", 1.0 <= self.grf_power <= 4.0, "must be in [1, 4]"),
-            ("grf_ramp", 0 <= self.grf_ramp < 0.5, "must be in [0, 0.5)"),
             ("grf_valley", 0 <= self.grf_valley < 1, "must be in [0, 1)"),
             ("brake_end_frac", 0.1 <= self.brake_end_frac <= 0.9, "must be in [0.1, 0.9]"),
             ("impact_duration", 0 < self.impact_duration, "must be > 0"),
@@ -188,8 +186,6 @@ _WALK = dict(
     impact_g=0.25,
     impact_time=0.055,
     impact_width=0.035,
-    grf_ramp=0.16,
-    grf_valley=0.13,
     strike_angle_deg=-20.0,
     toe_off_angle_deg=45.0,
     swing_max_deg=50.0,
