@@ -13,6 +13,12 @@ script checks what the issue asks: memory trend, queue high-water marks, every f
 for in the file (gaps, link states, decode failures, stats), every sample the devices sent is
 in the file, and the live events == the events ``imustream analyze`` computes from the file.
 
+Unpaced (``--speed max``) the simulated devices wait for the consumer: the virtual clock stops
+while the BLE queue holds ``hold_at`` notifications (``imustream.ble.thread.BleThread``), so the
+run goes as fast as the live pipeline takes the data. The harness's own ground truth (every
+packet's fate, the dashboard feed's events) is spooled to files in the work folder, so the RSS
+it reports is the live system's.
+
     python benchmarks/soak.py --hours 2          # the full soak
     python benchmarks/soak.py --minutes 3        # what tests/test_soak.py runs
 """
@@ -37,7 +43,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 SENSORS = ("pelvis", "shoe_left", "shoe_right")
 PROFILE = "movesense-imu6"
 SAMPLES_PER_PACKET = 8  # 19 ms at 416 Hz, one 244-byte notification
-PACKET_RECORD_BYTES = 224  # tracemalloc of one sim.device.PacketRecord
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,82 @@ def make_plan(duration: float, seed: int, disconnect_every_s: float = 20.0) -> F
     return FaultPlan(disconnects, "shoe_right", lost_at, ("pelvis", round(0.4 * duration, 3)))
 
 
+#: fate codes of the harness's packet spool
+FATES = ("sent", "lost", "garbage")
+PACKET_DTYPE = np.dtype(
+    [("seq", "<i8"), ("first", "<i8"), ("n", "<i4"), ("t_first", "<f8"), ("fate", "u1")]
+)
+EVENT_DTYPE = np.dtype([("sensor", "u1"), ("kind", "u1"), ("time", "<f8")])  # kind 0 ic, 1 to
+
+
+class PacketSpool:
+    """Moves a simulated device's ground-truth packet log (``SimulatedDevice.log``) to a file.
+
+    The harness must not be what grows: records older than the newest ``keep`` (whose fate
+    can still change: a reordered packet held back) go to disk as 29-byte rows.
+    """
+
+    def __init__(self, device, path: Path, keep: int = 16) -> None:
+        self.device, self.path, self.keep = device, Path(path), keep
+        self.path.write_bytes(b"")
+        self.count = 0
+
+    def pump(self, final: bool = False) -> None:
+        log = self.device.log
+        n = len(log) - (0 if final else self.keep)
+        if n <= 0:
+            return
+        chunk = log[:n]
+        del log[:n]  # the BLE thread only appends: the first n are exactly ``chunk``
+        rows = np.empty(n, PACKET_DTYPE)
+        rows["seq"] = [p.seq for p in chunk]
+        rows["first"] = [p.first for p in chunk]
+        rows["n"] = [p.n for p in chunk]
+        rows["t_first"] = [p.t_first for p in chunk]
+        rows["fate"] = [FATES.index(p.fate) for p in chunk]
+        with open(self.path, "ab") as f:
+            f.write(rows.tobytes())
+        self.count += n
+
+    def load(self) -> np.ndarray:
+        return np.fromfile(self.path, dtype=PACKET_DTYPE)
+
+
+class EventSpool:
+    """Reads the dashboard feed's IC/TO events as they come (a second reader next to the
+    dashboard) into a file, and tracks how far behind the feed's record ring it ever was."""
+
+    def __init__(self, feed, path: Path) -> None:
+        self.feed, self.path = feed, Path(path)
+        self.path.write_bytes(b"")
+        self.count = 0
+        self.max_lag = 0
+        self.missed = 0
+        self._sensors = {s: i for i, s in enumerate(feed.sensors)}
+
+    def pump(self) -> None:
+        from imustream.types import InitialContact, ToeOff
+
+        records = self.feed.records
+        self.max_lag = max(self.max_lag, records.write_count - self.count)
+        items, end = records.since(self.count)
+        self.missed += end - self.count - len(items)
+        self.count = end
+        ev = [
+            (self._sensors[r.sensor], 0 if isinstance(r, InitialContact) else 1, r.time)
+            for r in (x.record for x in items)
+            if isinstance(r, InitialContact | ToeOff)
+        ]
+        if ev:
+            with open(self.path, "ab") as f:
+                f.write(np.array(ev, dtype=EVENT_DTYPE).tobytes())
+
+    def load(self) -> list[tuple[str, str, float]]:
+        rows = np.fromfile(self.path, dtype=EVENT_DTYPE)
+        names = self.feed.sensors
+        return [(names[r["sensor"]], ("ic", "to")[r["kind"]], float(r["time"])) for r in rows]
+
+
 @dataclass
 class SoakResult:
     """What a soak measured (see :func:`run_soak`)."""
@@ -102,6 +183,7 @@ class SoakResult:
     h5_path: Path
     samples: list[dict] = field(default_factory=list)  # wall, t_virtual, rss_mb, queues
     high_water: dict[str, int] = field(default_factory=dict)
+    bounds: dict[str, int] = field(default_factory=dict)  # capacity of each queue / ring
     fault_counts: dict[str, int] = field(default_factory=dict)
     accounted: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
@@ -110,28 +192,43 @@ class SoakResult:
     live_steps: int = 0
     frames: int = 0
     recorder_dropped: dict = field(default_factory=dict)
+    ble_dropped: dict = field(default_factory=dict)
+    feed_missed: int = 0  # feed records the harness's reader found overwritten (a problem)
+    dashboard_missed: int = 0  # ... the dashboard's model found overwritten (display only)
     slow_writes: int = 0
     speed: float = math.inf
     origin_s: float = 0.0
     rss_after_convert_mb: float = float("nan")
+    harness_packets: int = 0
 
     @property
     def x_real_time(self) -> float:
         return self.duration / self.wall_s
 
-    def rss_trend_mb_per_hour(self, net: bool = False) -> float:
-        """Least-squares slope of RSS over virtual time, second half of the live run (MB/h);
-        ``net``: minus the harness's own packet logs."""
-        pts = [
-            (s["t_virtual"], s["rss_mb"] - (s["harness_mb"] if net else 0.0))
-            for s in self.samples
-            if s["t_virtual"] > 0
-        ]
-        pts = pts[len(pts) // 2 :]
-        if len(pts) < 3:
-            return float("nan")
-        t, r = np.array(pts).T
-        return float(np.polyfit(t / 3600.0, r, 1)[0])
+    def rss_trend(self, warm_up: float = 0.25, blocks: int = 20) -> tuple[float, float]:
+        """RSS slope over virtual time after the first ``warm_up`` of the live run, in MB per
+        hour, and the half-width of its 95 % confidence interval.
+
+        Samples are averaged in ``blocks`` equal stretches of virtual time first, so the
+        correlated sample-to-sample noise does not make the interval look narrower than it is.
+        """
+        from scipy import stats
+
+        t = np.array([s["t_virtual"] for s in self.samples])
+        r = np.array([s["rss_mb"] for s in self.samples])
+        ok = (t >= warm_up * self.duration) & (t < self.duration)
+        t, r = t[ok], r[ok]
+        blocks = min(blocks, t.size // 2)
+        if blocks < 4:
+            return float("nan"), float("nan")
+        edges = np.linspace(t[0], t[-1], blocks + 1)
+        which = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, blocks - 1)
+        keep = [b for b in range(blocks) if np.any(which == b)]
+        tb = np.array([t[which == b].mean() for b in keep]) / 3600.0
+        rb = np.array([r[which == b].mean() for b in keep])
+        fit = stats.linregress(tb, rb)
+        half = stats.t.ppf(0.975, len(tb) - 2) * fit.stderr
+        return float(fit.slope), float(half)
 
 
 def rss_mb() -> float:
@@ -177,60 +274,55 @@ def run_soak(
     sample_every_s: float = 1.0,
     plan: FaultPlan | None = None,
     scenario: str = "symmetric-runner",
+    keep_records: int = 8192,
+    on_sample=None,
     log=print,
 ) -> SoakResult:
-    """Run the whole live system for ``duration`` simulated seconds; returns the measurements."""
-    from imustream import profiles
-    from imustream.ble.backends.inprocess import InProcessClient, InProcessScanner, SimulatedRadio
-    from imustream.ble.link import Backend, LinkTarget
+    """Run the whole live system for ``duration`` simulated seconds; returns the measurements.
+
+    ``on_sample(result)`` is called after each RSS sample (e.g. to take memory snapshots).
+    """
+    from imustream.ble.simulated import simulated_setup
     from imustream.cli._live import LiveWorker, RecordingControl, ble_source
-    from imustream.sim import simulate
-    from imustream.sim.device import SimulatedDevice
     from imustream.viz.feed import LiveFeed
 
     workdir = Path(workdir or tempfile.mkdtemp(prefix="imustream-soak-"))
+    workdir.mkdir(parents=True, exist_ok=True)
     plan = plan or make_plan(duration, seed)
     rate = 416.0
-    profile = profiles.get(PROFILE)
-    run = simulate(scenario, duration=duration + 2.0, fs=rate, seed=seed)
-    devices = [
-        SimulatedDevice(
-            profile,
-            lambda r, s=s: run.sensors[s],
-            address=f"C0:FF:EE:00:00:{i + 1:02X}",
-            faults=plan.link_faults(s),
-            seed=seed * 7919 + i,
-            samples_per_packet=SAMPLES_PER_PACKET,
-        )
-        for i, s in enumerate(SENSORS)
-    ]
-    radio = SimulatedRadio(devices)
-
-    async def setup() -> None:
-        radio.power_on()
-
-    async def teardown() -> None:
-        radio.power_off()
-
-    targets = [
-        LinkTarget(s, profile, address=d.address, rate=rate)
-        for s, d in zip(SENSORS, devices, strict=True)
-    ]
-    backend = Backend(InProcessScanner, InProcessClient, {"radio": radio}, "soak")
+    sim = simulated_setup(
+        scenario,
+        duration=duration + 2.0,
+        seed=seed,
+        assignment=dict.fromkeys(SENSORS, f"{PROFILE}@{rate:g}"),
+        faults={s: plan.link_faults(s) for s in SENSORS},
+        samples_per_packet=SAMPLES_PER_PACKET,
+    )
+    devices = sim.devices
     source = ble_source(
-        targets, backend, speed=speed, setup=setup, teardown=teardown, stop_after=duration
+        sim.targets,
+        sim.backend,
+        speed=speed,
+        setup=sim.setup,
+        teardown=sim.teardown,
+        stop_after=duration,
     )
     ble = source.extra["ble"]
     # session origin: now on the BLE loop's clock (virtual, starts at 0; t0_ns = 0 would read
     # as "unset" in the offline tools, so never 0)
     source = dataclasses.replace(source, origin_ns=max(1, ble.now_ns()))
-    feed = LiveFeed(SENSORS, keep_s=30.0, max_rate_hz=rate)
+    feed = LiveFeed(SENSORS, keep_s=30.0, max_rate_hz=rate, keep_records=keep_records)
     worker = LiveWorker(source, feed)
     worker.warm_up()
     control = RecordingControl(worker, source.header, workdir)
     control.toggle(True)
     rec = control.recorder
     slow = _slow_disk(rec, plan.slow_disk_every, plan.slow_disk_s)
+    spools = [
+        PacketSpool(d, workdir / f"truth-{s}.packets")
+        for d, s in zip(devices, SENSORS, strict=True)
+    ]
+    events = EventSpool(feed, workdir / "feed-events.bin")
 
     app = win = None
     if dashboard:
@@ -245,39 +337,51 @@ def run_soak(
         win.start()
 
     res = SoakResult(duration, 0.0, workdir)
-    hw = {"ble_queue": 0, "recorder_queue": 0}
+    hw = {"recorder_queue": 0, "dashboard_records_behind": 0, "dashboard_samples_behind": 0}
     t0 = time.perf_counter()
+    # virtual time of the run: a paced loop's clock starts when the BleThread is built
+    ns0 = ble.now_ns()
     source.start()
     worker.start()
     next_sample = 0.0
     while worker.running:
         if app is not None:
             app.processEvents()
-        hw["ble_queue"] = max(hw["ble_queue"], ble.queue.qsize())
+            behind = win.model.backlog()
+            hw["dashboard_records_behind"] = max(hw["dashboard_records_behind"], behind[0])
+            hw["dashboard_samples_behind"] = max(hw["dashboard_samples_behind"], behind[1])
+        events.pump()
         hw["recorder_queue"] = max(hw["recorder_queue"], len(rec._q))
         now = time.perf_counter() - t0
         if now >= next_sample:
             next_sample = now + sample_every_s
+            for sp in spools:
+                sp.pump()
             res.samples.append(
                 {
                     "wall": now,
-                    "t_virtual": ble.now_ns() / 1e9 if ble.running else duration,
+                    "t_virtual": (ble.now_ns() - ns0) / 1e9 if ble.running else duration,
                     "rss_mb": rss_mb(),
                     "ble_queue": ble.queue.qsize(),
                     "recorder_queue": len(rec._q),
                     "items": worker.items_done,
-                    # ground truth kept by this harness, not by imustream (~224 B a packet)
-                    "harness_mb": sum(len(d.log) for d in devices) * PACKET_RECORD_BYTES / 1e6,
+                    "feed_records": feed.records.write_count,
                 }
             )
+            if on_sample is not None:
+                on_sample(res)
         time.sleep(0.01 if app is None else 0.005)
     res.wall_s = time.perf_counter() - t0
     res.speed = speed
     source.stop()
+    events.pump()
+    for sp in spools:
+        sp.pump(final=True)
     if worker.error is not None:
         raise RuntimeError(f"live worker failed: {worker.error!r}") from worker.error
     if win is not None:
         res.frames = int(win.stats.frames)
+        res.dashboard_missed = win.model.records_missed
         win.stop()
         win.close()
     control.toggle(False)
@@ -287,10 +391,25 @@ def run_soak(
     res.h5_path = control.converted[0]
     res.slow_writes = slow[1]
     res.recorder_dropped = dict(rec.stats.dropped)
-    res.high_water = hw
+    res.ble_dropped = dict(ble.queue.dropped)
+    res.high_water = {
+        "ble_queue": ble.queue.high_water,
+        **hw,
+        "harness_records_behind": events.max_lag,
+    }
+    res.bounds = {
+        "ble_queue": ble.queue.maxsize,
+        "ble_queue_hold_at": ble.queue.hold_at or 0,
+        "recorder_queue": rec._queue_size,
+        "dashboard_records_behind": feed.records.capacity,
+        "dashboard_samples_behind": feed.samples[SENSORS[0]].capacity,
+        "harness_records_behind": feed.records.capacity,
+    }
+    res.feed_missed = events.missed
+    res.harness_packets = sum(sp.count for sp in spools)
     log(f"live run: {duration:.0f} s simulated in {res.wall_s:.1f} s wall")
     res.origin_s = source.origin_ns / 1e9
-    account(res, devices, plan, feed, log)
+    account(res, devices, [sp.load() for sp in spools], plan, events.load(), log)
     res.rss_after_convert_mb = rss_mb()
     return res
 
@@ -301,43 +420,54 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True))
 
 
-def _missing_packets(sensor: str, dev, d, states) -> list[str]:
+def _missing_packets(sensor: str, dev, pk: np.ndarray, d, states) -> list[str]:
     """Describe the sent packets whose samples are not in the file (by device time)."""
     sig = dev.signals(next(iter(dev._signals)))
     have = np.sort(d.t_device * 1000.0)
     out = []
-    for p in dev.log:
-        if p.fate != "sent":
-            continue
-        t_dev = float(sig.t_device[p.first]) - dev._clock_offset(sig, p.t_first)
+    for p in pk[pk["fate"] == FATES.index("sent")]:
+        t_first = float(p["t_first"])
+        t_dev = float(sig.t_device[p["first"]]) - dev._clock_offset(sig, t_first)
         k = np.searchsorted(have, t_dev * 1000.0)
         near_ms = have[max(k - 1, 0) : k + 1] - t_dev * 1000.0
         if not np.any(np.abs(near_ms) <= 1.5):
             st = states["sensor"] == sensor
-            near = np.argmin(np.abs(states["time"][st] - p.t_first)) if np.any(st) else None
+            near = np.argmin(np.abs(states["time"][st] - t_first)) if np.any(st) else None
             what = (
                 f"{states['state'][st][near]} at {states['time'][st][near]:.3f} s"
                 if near is not None
                 else "no state"
             )
             out.append(
-                f"{sensor}: packet seq {p.seq} (true time {p.t_first:.3f} s, {p.n} samples) "
+                f"{sensor}: packet seq {p['seq']} (true time {t_first:.3f} s, {p['n']} samples) "
                 f"sent but not in the file; nearest link state: {what}"
             )
-    return out[:10]
+            if len(out) == 10:
+                break
+    return out
 
 
-def account(res: SoakResult, devices, plan: FaultPlan, feed, log=print) -> None:
-    """Compare the device packet logs and the fault plan with the file; fill ``res``."""
+def account(
+    res: SoakResult,
+    devices,
+    packets: list[np.ndarray],
+    plan: FaultPlan,
+    feed_ev: list[tuple[str, str, float]],
+    log=print,
+) -> None:
+    """Compare the device packet logs (``packets``: the spooled ground truth per device) and
+    the fault plan with the file, and the dashboard feed's events with the file's; fill
+    ``res``."""
     import json
 
     from imustream import open_session
     from imustream.cli._offline import run_recording
-    from imustream.types import InitialContact, ToeOff
+    from imustream.types import InitialContact
 
     counts: dict[str, int] = {}
     acc_text: dict[str, str] = {}
     problems = res.problems
+    sent_code, lost_code, garbage_code = (FATES.index(f) for f in FATES)
     with open_session(res.h5_path) as s:
         s.check_all()
         gaps, states, events = s.gaps, s.states, s.events
@@ -345,23 +475,24 @@ def account(res: SoakResult, devices, plan: FaultPlan, feed, log=print) -> None:
             n: json.loads(d._g.attrs.get("acquisition_stats_json", "{}"))
             for n, d in s.sensors.items()
         }
-        for dev, sensor in zip(devices, SENSORS, strict=True):
+        for dev, sensor, pk in zip(devices, SENSORS, packets, strict=True):
             d = s.sensors[sensor]
-            logp = dev.log
-            fates = np.array([p.fate for p in logp])
-            n_sent = int(np.sum(fates == "sent"))
-            n_garbage = int(np.sum(fates == "garbage"))
-            sent_samples = sum(p.n for p in logp if p.fate == "sent")
+            fates = pk["fate"]
+            n_sent = int(np.sum(fates == sent_code))
+            n_garbage = int(np.sum(fates == garbage_code))
+            sent_samples = int(pk["n"][fates == sent_code].sum())
+            dropped = res.ble_dropped.get(sensor, 0)
             ok = d.raw_decode_ok.astype(bool)
-            # nothing recorded is lost: every notification the device sent is in the file
-            if d.n_notifications != n_sent + n_garbage:
+            # nothing recorded is lost: every notification the device sent is in the file (or
+            # counted as dropped by a full BLE queue: an 'overflow' gap)
+            if d.n_notifications + dropped != n_sent + n_garbage:
                 problems.append(
                     f"{sensor}: device sent {n_sent + n_garbage} notifications, file has "
-                    f"{d.n_notifications}"
+                    f"{d.n_notifications} (+ {dropped} dropped by the BLE queue)"
                 )
-            if d.n != sent_samples:
+            if dropped == 0 and d.n != sent_samples:
                 problems.append(f"{sensor}: device sent {sent_samples} samples, file has {d.n}")
-                problems += _missing_packets(sensor, dev, d, states)
+                problems += _missing_packets(sensor, dev, pk, d, states)
             if int(np.sum(~ok)) < n_garbage:
                 problems.append(
                     f"{sensor}: {n_garbage} garbage packets, {int(np.sum(~ok))} undecoded"
@@ -370,9 +501,9 @@ def account(res: SoakResult, devices, plan: FaultPlan, feed, log=print) -> None:
             # loss runs (isolated losses, bursts, garbage) must each lie inside a recorded gap
             g = gaps["sensor"] == sensor
             g_start, g_end = gaps["start"][g], gaps["end"][g]
-            bad = (fates == "lost") | (fates == "garbage")
+            bad = (fates == lost_code) | (fates == garbage_code)
             # device true time -> session time (BLE loop clock - origin)
-            t_first = np.array([p.t_first for p in logp]) + dev._power_on - res.origin_s
+            t_first = pk["t_first"] + dev._power_on - res.origin_s
             for a, b in _runs(bad):
                 t_mid = 0.5 * (t_first[a] + t_first[b - 1])
                 counts["loss_run"] = counts.get("loss_run", 0) + 1
@@ -425,15 +556,7 @@ def account(res: SoakResult, devices, plan: FaultPlan, feed, log=print) -> None:
         for e in off.events
     )
     live_ev.sort()
-    feed_ev = sorted(
-        (
-            r.record.sensor,
-            "ic" if isinstance(r.record, InitialContact) else "to",
-            float(r.record.time),
-        )
-        for r in feed.records.since(0)[0]
-        if isinstance(r.record, InitialContact | ToeOff)
-    )
+    feed_ev = sorted(feed_ev)
     res.live_events, res.analyze_events = len(live_ev), len(ana)
     res.live_steps = len(off.steps)
     if live_ev != ana:
@@ -441,6 +564,8 @@ def account(res: SoakResult, devices, plan: FaultPlan, feed, log=print) -> None:
         problems.append(
             f"live events ({len(live_ev)}) != analyze events ({len(ana)}): {n_diff} differ"
         )
+    if res.feed_missed:
+        problems.append(f"{res.feed_missed} feed records overwritten before they were read")
     if feed_ev != live_ev:
         problems.append(
             f"dashboard feed events ({len(feed_ev)}) != recorded events ({len(live_ev)})"
@@ -456,16 +581,22 @@ def report(res: SoakResult) -> None:
 
     con = Console()
     t = Table(title="RSS and queues over the run")
-    for c in ("wall s", "virtual s", "RSS MB", "harness MB", "BLE queue", "recorder q", "items"):
+    for c in ("wall s", "virtual s", "RSS MB", "BLE queue", "recorder q", "items"):
         t.add_column(c, justify="right")
     step = max(1, len(res.samples) // 12)
     for s in res.samples[::step] + res.samples[-1:]:
         t.add_row(
             f"{s['wall']:.0f}", f"{s['t_virtual']:.0f}", f"{s['rss_mb']:.0f}",
-            f"{s['harness_mb']:.0f}",
             str(s["ble_queue"]), str(s["recorder_queue"]), str(s["items"]),
         )  # fmt: skip
     con.print(t)
+    q = Table(title="Queue high-water marks (most items ever waiting) and bounds")
+    q.add_column("queue")
+    q.add_column("high-water", justify="right")
+    q.add_column("bound", justify="right")
+    for k, v in res.high_water.items():
+        q.add_row(k, f"{v:,}", f"{res.bounds.get(k, 0):,}")
+    con.print(q)
     f = Table(title="Injected faults and how the file accounts for them")
     f.add_column("fault")
     f.add_column("count", justify="right")
@@ -473,16 +604,25 @@ def report(res: SoakResult) -> None:
     for k, v in res.fault_counts.items():
         f.add_row(k, str(v), res.accounted.get(k, ""))
     con.print(f)
+    live = [s for s in res.samples if 0.25 * res.duration <= s["t_virtual"] < res.duration]
+    slope, half = res.rss_trend()
     rss = [s["rss_mb"] for s in res.samples]
     con.print(
         f"simulated {res.duration:.0f} s in {res.wall_s:.1f} s wall = {res.x_real_time:.1f}x real "
-        f"time; RSS start {rss[0]:.0f} MB, max {max(rss):.0f} MB, end of live run {rss[-1]:.0f} "
-        f"MB (after conversion + analyze {res.rss_after_convert_mb:.0f} MB), trend (2nd half) "
-        f"{res.rss_trend_mb_per_hour():+.1f} MB/h, net of the harness's packet logs "
-        f"{res.rss_trend_mb_per_hour(net=True):+.1f} MB/h; queue high-water {res.high_water}; "
-        f"recorder dropped {res.recorder_dropped}; slow-disk stalls {res.slow_writes}; dashboard "
-        f"frames {res.frames}; events live {res.live_events} / analyze {res.analyze_events}; "
-        f"steps {res.live_steps}"
+        f"time; {res.harness_packets:,} ground-truth packet records spooled to disk"
+    )
+    con.print(
+        f"RSS: start of the live run {rss[0]:.0f} MB, after warm-up (25 %) "
+        f"{live[0]['rss_mb'] if live else float('nan'):.0f} MB, end of the live run "
+        f"{rss[-1]:.0f} MB, max {max(rss):.0f} MB; slope after warm-up {slope:+.1f} "
+        f"+/- {half:.1f} MB/h (95 % CI, {len(live)} samples in <= 20 blocks); after conversion "
+        f"+ analyze {res.rss_after_convert_mb:.0f} MB"
+    )
+    con.print(
+        f"BLE queue dropped {res.ble_dropped}; recorder dropped {res.recorder_dropped}; "
+        f"feed records missed: harness {res.feed_missed}, dashboard {res.dashboard_missed}; "
+        f"slow-disk stalls {res.slow_writes}; dashboard frames {res.frames}; events live "
+        f"{res.live_events} / analyze {res.analyze_events}; steps {res.live_steps}"
     )
     if res.problems:
         con.print("[red]PROBLEMS:[/red]")

@@ -1,7 +1,9 @@
 """The virtual runner as three simulated BLE sensors, ready for a :class:`BleThread`.
 
-Used by ``imustream demo`` and ``imustream scan --simulated``; the devices are reached through
-bleak's front end with the in-process backend or bumble's virtual radio.
+The one builder of simulated sessions: ``imustream demo``, ``scan --simulated``, ``stream``,
+``live`` / ``record`` with ``--simulate`` (:func:`imustream.cli._live.simulated_source`) and
+``benchmarks/soak.py`` all call :func:`simulated_setup`. The devices are reached through bleak's
+front end with the in-process backend or bumble's virtual radio.
 """
 
 from __future__ import annotations
@@ -52,6 +54,9 @@ def simulated_setup(
     seed: int = 0,
     assignment: dict[str, str] | None = None,
     backend: str = "inprocess",
+    *,
+    faults: dict[str, Any] | None = None,
+    samples_per_packet: int | None = SAMPLES_PER_PACKET,
 ) -> SimulatedSetup:
     """Build the three simulated sensors of a virtual-runner scenario.
 
@@ -67,6 +72,16 @@ def simulated_setup(
     assignment : dict, optional
         ``{sensor: "profile"}`` or ``{sensor: "profile@rate"}`` overriding :data:`DEFAULT_SETUP`.
     backend : {"inprocess", "bumble"}
+    faults : dict, optional
+        ``{sensor: sim.device.LinkFaults}`` replacing the scenario's link faults of a sensor
+        (fault-injection runs such as the soak).
+    samples_per_packet : int or None
+        Samples per notification for profiles with variable-size packets (default
+        :data:`SAMPLES_PER_PACKET`, 20 ms at 200 Hz; ``None``: as many as fit 244 bytes);
+        fixed-size profiles ignore it.
+
+    Device ``i`` (in :data:`DEFAULT_SETUP` order) has address ``C0:FF:EE:00:00:0i`` and its
+    link faults are seeded with ``seed * 7919 + i``.
     """
     from .. import profiles
     from ..sim import get_scenario, simulate
@@ -74,6 +89,11 @@ def simulated_setup(
 
     sc = get_scenario(scenario)
     setup = _parse_assignment(assignment)
+    unknown = set(faults or {}) - set(setup)
+    if unknown:
+        raise ConfigError(
+            f"faults for unknown sensor roles {sorted(unknown)} (use {', '.join(setup)})"
+        )
     runs: dict[float, Any] = {}
 
     def run_at(rate: float):
@@ -91,9 +111,9 @@ def simulated_setup(
             profile,
             lambda r, s=sensor: run_at(r).sensors[s],
             address=f"C0:FF:EE:00:00:{i + 1:02X}",
-            faults=LinkFaults.from_scenario(sc, sensor),
+            faults=(faults or {}).get(sensor) or LinkFaults.from_scenario(sc, sensor),
             seed=seed * 7919 + i,
-            samples_per_packet=SAMPLES_PER_PACKET if profile.samples_per_packet is None else None,
+            samples_per_packet=samples_per_packet if profile.samples_per_packet is None else None,
         )
         dev.signals(rate)  # simulate now, not inside the BLE loop
         devices.append(dev)

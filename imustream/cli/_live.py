@@ -109,55 +109,28 @@ def ble_source(
 def simulated_source(
     scenario: str, rate: float, duration: float, seed: int, speed: float
 ) -> LiveSource:
-    """Three simulated devices (pelvis, both shoes) running a sim scenario, over bleak."""
+    """Three simulated Movesense devices (pelvis, both shoes) at ``rate`` running a sim scenario
+    with its link faults, over bleak (:func:`imustream.ble.simulated.simulated_setup`)."""
     from .. import profiles
-    from ..ble.backends.inprocess import InProcessClient, InProcessScanner, SimulatedRadio
-    from ..ble.link import Backend, LinkTarget
-    from ..sim import simulate
-    from ..sim.device import LinkFaults, SimulatedDevice
+    from ..ble.simulated import simulated_setup
+    from ..types import Sensor
 
-    profile = profiles.get(SIM_PROFILE)
-    if rate not in profile.rates:
-        raise ConfigError(f"--rate {rate:g}: simulated sensors offer {profile.rates} Hz")
-    run = simulate(scenario, duration=duration, fs=rate, seed=seed)
-
-    def signals_of(sensor: str):
-        def at(r: float):
-            if r != rate:
-                raise ConfigError(f"simulated {sensor} asked for {r} Hz, simulated at {rate}")
-            return run.sensors[sensor]
-
-        return at
-
-    devices = [
-        SimulatedDevice(
-            profile,
-            signals_of(s),
-            address=f"C0:FF:EE:00:00:{i + 1:02X}",
-            faults=LinkFaults.from_scenario(run.scenario, s),
-            seed=100 + i,
-        )
-        for i, s in enumerate(run.sensors)
-    ]
-    radio = SimulatedRadio(devices)
-
-    async def setup() -> None:
-        radio.power_on()
-
-    async def teardown() -> None:
-        radio.power_off()
-
-    targets = [
-        LinkTarget(s, profile, address=d.address, rate=rate)
-        for s, d in zip(run.sensors, devices, strict=True)
-    ]
-    backend = Backend(InProcessScanner, InProcessClient, {"radio": radio}, "sim")
+    offered = profiles.get(SIM_PROFILE).rates
+    if rate not in offered:
+        raise ConfigError(f"--rate {rate:g}: simulated sensors offer {offered} Hz")
+    sim = simulated_setup(
+        scenario,
+        duration=duration,
+        seed=seed,
+        assignment={str(s): f"{SIM_PROFILE}@{rate:g}" for s in Sensor},
+        samples_per_packet=None,  # as many as fit one 244-byte notification, as the device does
+    )
     return ble_source(
-        targets,
-        backend,
+        sim.targets,
+        sim.backend,
         speed=speed,
-        setup=setup,
-        teardown=teardown,
+        setup=sim.setup,
+        teardown=sim.teardown,
         stop_after=duration,
         description=f"simulated: {scenario}",
         simulated=scenario,

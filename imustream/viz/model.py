@@ -92,7 +92,7 @@ class DashboardModel:
         balance_steps: int = 20,
         cadence_steps: int = 10,
         rate_window_s: float = 2.0,
-        keep_steps: int = 256,
+        keep_steps: int = 128,
         trend_steps: int = 10,
         trend_points: int = 1500,
     ) -> None:
@@ -254,6 +254,17 @@ class DashboardModel:
             self._trend_line[side].add(step.ic_time, math.fsum(finite) / len(finite))
 
     # ------------------------------------------------------------------ views
+    def backlog(self) -> tuple[int, int]:
+        """How far this model is behind the feed: (records, most samples of one sensor)
+        written but not read yet. The feed's rings hold ``keep_records`` records and
+        ``keep_s`` seconds of samples; beyond that the oldest are overwritten unread."""
+        records = self.feed.records.write_count - self._record_count
+        samples = max(
+            (self.feed.samples[s].write_count - self._sample_counts[s] for s in self.sensors),
+            default=0,
+        )
+        return records, samples
+
     def event_times(self, sensor: str) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """IC and TO times (session s) inside the trace window of ``sensor``."""
         ev = self._events[sensor]
