@@ -234,6 +234,115 @@ def mobgap_diagnostics(root: Path, console: Console) -> None:
     console.print(table)
 
 
+def _classify_mobgap(d, det: np.ndarray, r: MatchResult) -> tuple[list, list]:
+    """Label each unmatched reference IC (FN) and unmatched detection (FP) with what is seen.
+
+    FN labels, first that applies: ``late ref`` (a detection 60-250 ms *before* it: the
+    trunk impact came earlier, e.g. MS001's right foot), ``early ref`` (one 60-250 ms after),
+    ``same-side ref`` (a neighbouring reference IC has the same side: a contralateral IC is
+    missing or the subject turned on the spot), ``unlocated ref`` (next to an IC INDIP could
+    not locate, i.e. at the edge of a split bout), ``bout edge`` (first or last IC of an
+    INDIP walking bout), ``quiet trunk`` (vertical acceleration SD < 0.5 m/s^2 within
+    +-0.4 s: no step visible at the lower back), else ``detector``. FP labels: ``timing``
+    (a reference IC 60-250 ms away), ``between same-side refs`` (inside a same-side reference
+    pair: where the missing contralateral IC would be), else ``extra``.
+    """
+    ref, side, fs = d["ic"], d["ic_side"], float(d["fs"])
+    up = d["acc"].astype(float) @ (
+        np.nanmean(d["acc"], axis=0) / np.linalg.norm(np.nanmean(d["acc"], axis=0))
+    )
+    edges = set(np.round(d["bouts"].ravel(), 3)) - set(np.round(d["wb"].ravel(), 3))
+    wb_edges = set(np.round(d["wb"].ravel(), 3))
+    matched_ref = {j for _, j in r.pairs}
+    matched_det = {i for i, _ in r.pairs}
+    fns = []
+    for j in range(len(ref)):
+        if j in matched_ref:
+            continue
+        e = det - ref[j] if len(det) else np.array([np.inf])
+        k = int(np.argmin(np.abs(e)))
+        i0 = round(ref[j] * fs)
+        quiet = np.std(up[max(0, i0 - round(0.4 * fs)) : i0 + round(0.4 * fs)]) < 0.5
+        same = (j > 0 and side[j - 1] == side[j]) or (j + 1 < len(ref) and side[j + 1] == side[j])
+        if -0.25 <= e[k] < -TOL:
+            lab = "late ref"
+        elif TOL < e[k] <= 0.25:
+            lab = "early ref"
+        elif same:
+            lab = "same-side ref"
+        elif round(ref[j], 3) in edges:
+            lab = "unlocated ref"
+        elif round(ref[j], 3) in wb_edges:
+            lab = "bout edge"
+        elif quiet:
+            lab = "quiet trunk"
+        else:
+            lab = "detector"
+        fns.append((float(ref[j]), str(side[j]), lab, float(e[k])))
+    fps = []
+    for i in range(len(det)):
+        if i in matched_det:
+            continue
+        e = ref - det[i]
+        k = int(np.argmin(np.abs(e)))
+        before = np.flatnonzero(ref < det[i])
+        between = (
+            len(before) and before[-1] + 1 < len(ref) and side[before[-1]] == side[before[-1] + 1]
+        )
+        lab = "timing" if abs(e[k]) <= 0.25 else ("between same-side refs" if between else "extra")
+        fps.append((float(det[i]), lab, float(-e[k])))
+    return fns, fps
+
+
+FN_LABELS = (
+    "late ref",
+    "early ref",
+    "same-side ref",
+    "unlocated ref",
+    "bout edge",
+    "quiet trunk",
+    "detector",
+)
+FP_LABELS = ("timing", "between same-side refs", "extra")
+
+
+def mobgap_misses(root: Path, console: Console, list_events: bool) -> None:
+    """Counts (and with ``list_events`` the list) of labelled mobgap misses per recording."""
+    files = sorted((root / "mobgap").glob("*.npz"))
+    if not files:
+        return
+    table = Table(
+        title="mobgap misses by what the data show (labels: see _classify_mobgap)",
+        title_justify="left",
+    )
+    table.add_column("recording")
+    for col in FN_LABELS:
+        table.add_column(f"FN {col}", justify="right")
+    for col in FP_LABELS:
+        table.add_column(f"FP {col}", justify="right")
+    for path in files:
+        d = np.load(path, allow_pickle=False)
+        ev = imustream.detect_events(d["acc"], d["gyr"], float(d["fs"]), "pelvis")
+        det = ev.ic_times[in_bouts(ev.ic_times, d["bouts"], TOL)]
+        fns, fps = _classify_mobgap(d, det, match_events(det, d["ic"], TOL))
+        table.add_row(
+            path.stem,
+            *[str(sum(f[2] == lab for f in fns)) for lab in FN_LABELS],
+            *[str(sum(f[1] == lab for f in fps)) for lab in FP_LABELS],
+        )
+        if list_events:
+            for t, side, lab, e in fns:
+                console.print(
+                    f"{path.stem} FN {t:8.2f} s {side:5s} {lab:14s} "
+                    f"nearest detection {1e3 * e:+.0f} ms"
+                )
+            for t, lab, e in fps:
+                console.print(
+                    f"{path.stem} FP {t:8.2f} s {lab:22s} nearest reference {1e3 * e:+.0f} ms"
+                )
+    console.print(table)
+
+
 def simulated(args, console: Console) -> None:
     from imustream.sim import scenario_names
 
@@ -258,6 +367,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sim-duration", type=float, default=60.0)
     ap.add_argument("--sim-fs", type=float, default=200.0)
     ap.add_argument("--no-sim", action="store_true", help="skip the virtual-runner part")
+    ap.add_argument(
+        "--mobgap-events", action="store_true", help="list every mobgap miss with its label"
+    )
     args = ap.parse_args(argv)
     console = Console(width=200)
     root = Path(args.datasets)
@@ -265,6 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"Real recordings from {root.resolve()} (tolerance ±{TOL * 1e3:.0f} ms)")
         real_datasets(root, console)
         mobgap_diagnostics(root, console)
+        mobgap_misses(root, console, args.mobgap_events)
     else:
         console.print(
             f"[red]No dataset folder at {root} - real-recording accuracy NOT measured. "
