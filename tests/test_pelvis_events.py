@@ -416,3 +416,18 @@ def test_walking_ic_latency(mobgap):
     assert np.median(lat) <= 0.15  # measured 0.116
     # measured p90 0.221, p95 0.60 (the first ICs of each recording, waiting for forward)
     assert np.percentile(lat, 90) <= 0.25
+
+
+@pytest.mark.parametrize("has_gyr", [False, True])
+def test_no_ic_dated_back_past_the_arming_timeout(mobgap, has_gyr):
+    """A dip that is not followed by a rise within 1 s (sitting down, bending) is dropped: before
+    the timeout, MS001 Test11 emitted an IC 22.6 s after the time it was dated to (the steepest
+    rise of a later movement). Once forward is known (after 15 s) every IC is emitted within
+    ~0.9 s (measured max 0.86 s: an arming dip up to 1 s before a slow rise)."""
+    for name in ("MS001_Test11_Trial1", "HA001_Test11_Trial1", "HA002_Test11_Trial1"):
+        d = mobgap[name]
+        det = PelvisEventDetector(100.0, has_gyr=has_gyr)
+        ev = det.process(d["acc"], d["gyr"] if has_gyr else None)
+        lat = [(e[3] - e[1]) / 100.0 for e in ev if e[0] == "ic" and e[1] > 1500]
+        assert len(lat) > 30
+        assert max(lat) <= 1.0, name
