@@ -33,6 +33,7 @@ __all__ = ["Pipeline", "PipelineOutput"]
 Event = InitialContact | ToeOff
 _EVENT_CLASS = {"ic": InitialContact, "to": ToeOff}
 _PELVIS_SIDE = {SIDE_LEFT: "left", SIDE_RIGHT: "right"}
+_PELVIS = Sensor.PELVIS.value
 _CLIPPED = int(BlockFlags.ACC_CLIPPED)
 _NO_FLAGS = BlockFlags.NONE
 _F64 = np.dtype(np.float64)
@@ -229,6 +230,11 @@ class Pipeline:
         )
         self.monitor = AsymmetryMonitor(self.thresholds)
         self._held_pelvis: list[tuple[str, float, float, str | None]] = []
+        self._held_first = math.inf  # earliest time among the held pelvis events
+        self._newest = -math.inf  # newest sample time of any sensor
+        self._any_gaps = False
+        # with both shoes the pelvis events only get sides: the assembler does not need them
+        self._pelvis_to_assembler = len(shoe_sides) < 2
         self._pending: list[StepTiming] = []
         self._advanced_at = -math.inf
         self._carry: PipelineOutput | None = None
@@ -260,7 +266,9 @@ class Pipeline:
             )
         if st.last_t == -math.inf:
             st.first_t = first
-        st.last_t = first if k == 1 else float(t[-1])
+        st.last_t = last = first if k == 1 else float(t[-1])
+        if last > self._newest:
+            self._newest = last
         if block.flags is not _NO_FLAGS and int(block.flags) & _CLIPPED:
             st.staged_clip = True
         if st.staged == 0 and k >= self.min_batch:
@@ -289,6 +297,7 @@ class Pipeline:
         self._flush(st, self._carry)
         self._feed_detector(st, None, None, self._carry)
         st.gaps.append((float(g.start), float(g.end)))
+        self._any_gaps = True
         if g.reason != "loss" or g.end - g.start > 0.5:
             st.reset_pending = True
 
@@ -432,9 +441,12 @@ class Pipeline:
             n += 1
             st.has_events = True
             if st.side is None:
-                asm.add_pelvis_event(kind, side, time)
+                if self._pelvis_to_assembler:
+                    asm.add_pelvis_event(kind, side, time)
                 if asm.shoe_sides:  # the side comes from the shoes: wait for them
                     self._held_pelvis.append((kind, time, emitted_time, side))
+                    if time < self._held_first:
+                        self._held_first = time
                     continue
             else:
                 asm.add_shoe_event(kind, side, time)
@@ -443,32 +455,38 @@ class Pipeline:
 
     def _watermark(self) -> float:
         """Session time before which every sensor has reported all its events."""
-        newest = max(st.last_t for st in self._sensors.values())
+        cut = self._newest - self.stall_s
         mark = math.inf
-        for st in self._sensors.values():
-            if st.last_t < newest - self.stall_s:
+        for st in self._states:
+            last = st.last_t
+            if last < cut:
                 continue  # stalled (e.g. disconnected): do not wait for it
-            if st.last_t == -math.inf:
+            if last == -math.inf:
                 return -math.inf  # no data from it yet
             if st.has_events:
-                mark = min(mark, st.last_t - self.latency_margin)
+                m = last - self.latency_margin
             else:  # still learning: its first events may lie far back (up to warmup_s)
-                mark = min(mark, max(st.first_t, st.last_t - self.warmup_s))
+                m = max(st.first_t, last - self.warmup_s)
+            if m < mark:
+                mark = m
         return mark
 
     def _advance(self, watermark: float, out: PipelineOutput, final: bool = False) -> None:
         self._advanced_at = watermark
-        if self._held_pelvis:  # before the assembler prunes the shoe events they need
+        tol = self.assembler.match_tol
+        if self._held_pelvis and (final or self._held_first + tol < watermark):
+            # before the assembler prunes the shoe events they need
             keep = []
+            first = math.inf
             for kind, time, emitted_time, side in self._held_pelvis:
-                if final or time + self.assembler.match_tol < watermark:
+                if final or time + tol < watermark:
                     side = self.assembler.pelvis_side(time, kind) or side
-                    out.events.append(
-                        _EVENT_CLASS[kind](Sensor.PELVIS.value, side, time, emitted_time)
-                    )
+                    out.events.append(_EVENT_CLASS[kind](_PELVIS, side, time, emitted_time))
                 else:
                     keep.append((kind, time, emitted_time, side))
+                    first = min(first, time)
             self._held_pelvis = keep
+            self._held_first = first
         if len(out.events) > 1:
             out.events.sort(key=lambda e: e.time)
         timings = self.assembler.finish() if final else self.assembler.advance(watermark)
@@ -491,7 +509,9 @@ class Pipeline:
                     self._release(out)
         if self._pending and (final or self._pending[0].ic_time < watermark - 0.5 * self.keep_s):
             self._release(out)
-        for st in self._sensors.values():  # forget gaps no pending or future step can overlap
+        if not self._any_gaps:
+            return
+        for st in self._states:  # forget gaps no pending or future step can overlap
             if st.gaps and st.gaps[0][1] < watermark - self.keep_s:
                 st.gaps = [g for g in st.gaps if g[1] >= watermark - self.keep_s]
 

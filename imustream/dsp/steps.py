@@ -12,17 +12,15 @@ shoes are connected (the nearest shoe IC), else from the pelvis detector, else b
 
 from __future__ import annotations
 
-import bisect
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ..types import SIDES, Side, Step
+from .kernels import steps as _k
 
 __all__ = ["StepAssembler", "StepTiming"]
-
-
-def _other(side: Side) -> Side:
-    return "right" if side == "left" else "left"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +50,17 @@ class StepTiming:
         )
 
 
+_SIDE_CODE = {"left": 0, "right": 1, None: -1}
+_SIDE_NAME: tuple[Side, Side] = ("left", "right")
+
+
 @dataclass
 class StepAssembler:
     """Merge IC/TO events into :class:`StepTiming` records, in time order.
+
+    The event stores, the merge and the TO search run in numba
+    (:mod:`imustream.dsp.kernels.steps`); this class keeps the shortcut that skips the merge
+    while nothing can have changed (see :meth:`_next_ic`).
 
     Parameters
     ----------
@@ -78,37 +84,45 @@ class StepAssembler:
         bad = self.shoe_sides - set(SIDES)
         if bad:
             raise ValueError(f"shoe_sides must be 'left'/'right', got {sorted(bad)}")
+        self._shoe = np.array([s in self.shoe_sides for s in SIDES], dtype=np.bool_)
+        self._cfg = np.array([self.max_contact, self.max_step, self.match_tol], dtype=np.float64)
         self.reset()
 
     def reset(self) -> None:
         """Forget all events."""
-        self._shoe_ic: dict[str, list[float]] = {s: [] for s in SIDES}
-        self._shoe_to: dict[str, list[float]] = {s: [] for s in SIDES}
-        self._pelvis_ic: list[tuple[float, Side | None]] = []
-        self._pelvis_to: list[tuple[float, Side | None]] = []
-        self._done_until = -math.inf  # ICs at or before this time have been emitted
-        self._last_side: Side | None = None
-        self._pending_last: tuple[float, Side] | None = None
+        self._alloc(64)
+        self._sc = np.array([-math.inf, -1.0])  # done_until, last side
         # advance() with a watermark in [from, until] and no event added since returns []
         self._quiet_from = math.inf
         self._quiet_until = -math.inf
 
+    def _alloc(self, cap: int) -> None:
+        self._ev = np.zeros((6, cap))
+        self._evs = np.full((6, cap), -1, dtype=np.int64)
+        self._cnt = np.zeros(6, dtype=np.int64)
+        self._buf_t = np.zeros(6 * cap)
+        self._buf_s = np.zeros(6 * cap, dtype=np.int64)
+        self._out = np.zeros((6 * cap, 4))
+
+    def _add(self, store: int, time: float, side: int) -> None:
+        cap = self._ev.shape[1]
+        if self._cnt[store] >= cap:  # grow (events wait for a watermark that does not move)
+            ev, evs, cnt = self._ev, self._evs, self._cnt
+            self._alloc(2 * cap)
+            self._ev[:, :cap] = ev
+            self._evs[:, :cap] = evs
+            self._cnt[:] = cnt
+        _k.insert(self._ev, self._evs, self._cnt, store, float(time), side)
+        self._quiet_until = -math.inf
+
     def add_shoe_event(self, kind: str, side: Side, time: float) -> None:
         """An IC (``kind="ic"``) or TO (``"to"``) from the shoe sensor on ``side``."""
-        target = self._shoe_ic if kind == "ic" else self._shoe_to
-        bisect.insort(target[side], float(time))
-        self._quiet_until = -math.inf
+        code = _SIDE_CODE[side]
+        self._add((_k.S_IC if kind == "ic" else _k.S_TO) + code, time, code)
 
     def add_pelvis_event(self, kind: str, side: Side | None, time: float) -> None:
         """An IC or TO from the pelvis detector (``side`` may be ``None``)."""
-        target = self._pelvis_ic if kind == "ic" else self._pelvis_to
-        bisect.insort(target, (float(time), side), key=lambda e: e[0])
-        self._quiet_until = -math.inf
-
-    # -- merging ---------------------------------------------------------------------------
-    def _near(self, times: list[float], t: float) -> bool:
-        i = bisect.bisect_left(times, t - self.match_tol)
-        return i < len(times) and times[i] <= t + self.match_tol
+        self._add(_k.S_PIC if kind == "ic" else _k.S_PTO, time, _SIDE_CODE[side])
 
     def pelvis_side(self, time: float, kind: str = "ic") -> Side | None:
         """Side of a pelvis IC (or TO) at ``time`` from the nearest shoe IC (TO).
@@ -116,85 +130,46 @@ class StepAssembler:
         ``None`` when no shoe is connected; with one shoe, events not matching it belong to
         the other side.
         """
-        best: tuple[float, Side] | None = None
-        for s in self.shoe_sides:
-            times = self._shoe_ic[s] if kind == "ic" else self._shoe_to[s]
-            i = bisect.bisect_left(times, time)
-            for j in (i - 1, i):
-                if 0 <= j < len(times):
-                    d = abs(times[j] - time)
-                    if d <= self.match_tol and (best is None or d < best[0]):
-                        best = (d, s)
-        if best is not None:
-            return best[1]
-        if len(self.shoe_sides) == 1:
-            return _other(next(iter(self.shoe_sides)))
-        return None
+        code = _k.pelvis_side(
+            self._ev, self._cnt, self._shoe, self.match_tol, float(time), kind != "ic"
+        )
+        return _SIDE_NAME[code] if code >= 0 else None
 
-    def _merged_ics(self, until: float) -> list[tuple[float, Side]]:
-        """ICs after the last emitted one and before ``until``, with their sides."""
-        ics: list[tuple[float, Side]] = []
-        for s in self.shoe_sides:
-            ics += [(t, s) for t in self._shoe_ic[s] if t < until]
-        if len(self.shoe_sides) < 2:
-            for t, side in self._pelvis_ic:
-                if t >= until:
-                    break
-                if self.shoe_sides:
-                    shoe = next(iter(self.shoe_sides))
-                    if self._near(self._shoe_ic[shoe], t):
-                        continue
-                    side = _other(shoe)
-                ics.append((t, side))
-        ics = sorted((e for e in ics if e[0] > self._done_until), key=lambda e: e[0])
-        # sides still unknown (pelvis alone, detector gave none): alternate
-        out: list[tuple[float, Side]] = []
-        last = self._last_side
-        for t, side in ics:
-            if side is None:
-                side = _other(last) if last is not None else "left"
-            out.append((t, side))
-            last = side
-        return out
-
-    def _to_for(self, side: Side, ic: float, limit: float) -> float:
-        if side in self.shoe_sides:
-            times = self._shoe_to[side]
-            i = bisect.bisect_right(times, ic)
-            return times[i] if i < len(times) and times[i] < limit else math.nan
-        for t, s in self._pelvis_to:
-            if t <= ic:
-                continue
-            if t >= limit:
-                break
-            if s is None or s == side:
-                return t
-        return math.nan
+    def _run(self, watermark: float, final: bool) -> list[StepTiming]:
+        n, blocked = _k.advance(
+            self._ev,
+            self._evs,
+            self._cnt,
+            self._shoe,
+            self._cfg,
+            self._sc,
+            watermark,
+            final,
+            self._buf_t,
+            self._buf_s,
+            self._out,
+        )
+        self._blocked = blocked
+        if not n:
+            return []
+        # math.nan itself for missing times, as before (records compare equal by identity)
+        return [
+            StepTiming(
+                _SIDE_NAME[int(side)],
+                ic,
+                to if to == to else math.nan,
+                nxt if nxt == nxt else math.nan,
+            )
+            for side, ic, to, nxt in self._out[:n].tolist()
+        ]
 
     def advance(self, watermark: float) -> list[StepTiming]:
         """Emit the steps that are complete given that no event before ``watermark`` is missing."""
         if self._quiet_from <= watermark <= self._quiet_until:
             return []
-        ics = self._merged_ics(watermark)
-        out: list[StepTiming] = []
-        blocked = math.inf
-        for k in range(len(ics) - 1):
-            t, side = ics[k]
-            t_next, side_next = ics[k + 1]
-            same_next = next((u for u, s in ics[k + 1 :] if s == side), math.inf)
-            limit = min(t + self.max_contact, same_next)
-            to = self._to_for(side, t, limit)
-            if math.isnan(to) and t + self.max_contact >= watermark:
-                blocked = t + self.max_contact
-                break  # TO may still arrive (e.g. walking: TO after the contralateral IC)
-            if side_next == side or t_next - t > self.max_step:
-                t_next = math.nan
-            out.append(StepTiming(side, t, to, t_next))
-            self._done_until = t
-            self._last_side = side
-        self._prune()
+        out = self._run(watermark, False)
         self._quiet_from = watermark
-        self._quiet_until = -math.inf if out else min(blocked, self._next_ic(watermark))
+        self._quiet_until = -math.inf if out else min(self._blocked, self._next_ic(watermark))
         return out
 
     def _next_ic(self, watermark: float) -> float:
@@ -206,35 +181,11 @@ class StepAssembler:
         on most blocks. (An earlier watermark, e.g. a stalled sensor back, merges fewer ICs,
         which can change the TO search: no shortcut then.)
         """
-        nxt = math.inf
-        for times in self._shoe_ic.values():
-            i = bisect.bisect_left(times, watermark)
-            if i < len(times):
-                nxt = min(nxt, times[i])
-        i = bisect.bisect_left(self._pelvis_ic, watermark, key=lambda e: e[0])
-        if i < len(self._pelvis_ic):
-            nxt = min(nxt, self._pelvis_ic[i][0])
-        return nxt
+        return _k.next_ic(self._ev, self._cnt, watermark)
 
     def finish(self) -> list[StepTiming]:
         """Emit everything left, including the last step (no next IC: step time NaN)."""
-        out = self.advance(math.inf)
-        ics = self._merged_ics(math.inf)
-        for t, side in ics:
-            to = self._to_for(side, t, t + self.max_contact)
-            out.append(StepTiming(side, t, to, math.nan))
-            self._done_until = t
-            self._last_side = side
+        out = self._run(math.inf, True)
+        self._quiet_from = math.inf
+        self._quiet_until = -math.inf
         return out
-
-    def _prune(self) -> None:
-        keep = self._done_until - 2.0 * self.max_step
-        for d in (self._shoe_ic, self._shoe_to):
-            for s in SIDES:
-                i = bisect.bisect_left(d[s], keep)
-                if i:
-                    del d[s][:i]
-        for lst in (self._pelvis_ic, self._pelvis_to):
-            i = bisect.bisect_left(lst, keep, key=lambda e: e[0])
-            if i:
-                del lst[:i]
