@@ -2,13 +2,15 @@
 
 One object owns everything downstream of the BLE queue on one thread: it decodes and
 time-maps notifications, feeds blocks and gaps to the DSP pipeline (when given), keeps recent
-samples in ring buffers (for plots) and the steps and alerts (for summaries).
+samples in ring buffers (for plots), the most recent steps, alerts and gaps (for summaries) and
+counts all of them: memory does not grow with the session (a recorder keeps everything).
 """
 
 from __future__ import annotations
 
 import math
 import queue
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -38,6 +40,10 @@ class LiveSession:
     on_raw : callable, optional
         Called with every queue item before decoding: ``(host_ns, sensor, bytes)`` tuples and
         StateChange records (e.g. a session-log recorder that keeps the raw notifications).
+    keep_steps : int
+        Most recent steps kept in :attr:`steps` (2048: ~12 min of running); alerts and gaps
+        keep the newest 256. :attr:`n_steps`, :attr:`steps_by_side`, :attr:`alerts_raised`
+        and :attr:`n_gaps` count the whole session.
     """
 
     def __init__(
@@ -47,6 +53,7 @@ class LiveSession:
         ring_seconds: float = 30.0,
         on_output: Callable[[Any], None] | None = None,
         on_raw: Callable[[Any], None] | None = None,
+        keep_steps: int = 2048,
     ) -> None:
         self.acquisition = acquisition
         self.on_raw = on_raw
@@ -56,10 +63,14 @@ class LiveSession:
             s: RingBuffer(max(16, int(tr.fs * ring_seconds)), len(RING_COLUMNS))
             for s, tr in acquisition.tracks.items()
         }
-        self.steps: list[Step] = []
-        self.alerts: list[Alert] = []
+        self.steps: deque[Step] = deque(maxlen=int(keep_steps))
+        self.alerts: deque[Alert] = deque(maxlen=256)
         self.active_alerts: dict[tuple[str, str | None], Alert] = {}
-        self.gaps: list[Gap] = []
+        self.gaps: deque[Gap] = deque(maxlen=256)
+        self.n_steps = 0
+        self.steps_by_side: dict[str, int] = {"left": 0, "right": 0}
+        self.alerts_raised = 0
+        self.n_gaps = 0
         self.events = 0
         self.items = 0
         self.session_time = 0.0
@@ -101,6 +112,7 @@ class LiveSession:
             self.on_output(out)
         if isinstance(out, Gap):
             self.gaps.append(out)
+            self.n_gaps += 1
             if self.pipeline is not None:
                 self._guard(out.sensor, self.pipeline.gap, out)
             return
@@ -126,10 +138,13 @@ class LiveSession:
         self.events += len(result.events)
         for step in result.steps:
             self.steps.append(step)
+            self.n_steps += 1
+            self.steps_by_side[step.side] = self.steps_by_side.get(step.side, 0) + 1
             if self.on_output is not None:
                 self.on_output(step)
         for alert in result.alerts:
             self.alerts.append(alert)
+            self.alerts_raised += bool(alert.active)
             if self.on_output is not None:
                 self.on_output(alert)
             key = (alert.metric, alert.side)
@@ -139,7 +154,8 @@ class LiveSession:
                 self.active_alerts.pop(key, None)
 
     def metrics(self, window_s: float = 15.0) -> dict[str, float]:
-        """Running metrics over the steps of the last ``window_s`` session seconds.
+        """Running metrics over the steps of the last ``window_s`` session seconds (at most the
+        ``keep_steps`` most recent).
 
         Keys: ``cadence`` (steps/min), ``contact_left`` / ``contact_right`` (ms),
         ``drop_left`` / ``drop_right`` (deg), ``steps`` (count in the window); NaN if unknown.

@@ -160,12 +160,8 @@ class TerminalSummary:
         """Print the final tables (after the live view closed)."""
         self.console.print(self._render(session, title=title, window_s=math.inf))
         if self.with_metrics:
-            n = len(session.steps)
-            by_side = {
-                side: sum(1 for s in session.steps if s.side == side) for side in ("left", "right")
-            }
+            by_side = session.steps_by_side
             self.console.print(
-                f"steps: {n} (left {by_side['left']}, right {by_side['right']}); "
-                f"alerts raised: {sum(1 for a in session.alerts if a.active)}; "
-                f"gaps: {len(session.gaps)}"
+                f"steps: {session.n_steps} (left {by_side['left']}, right {by_side['right']}); "
+                f"alerts raised: {session.alerts_raised}; gaps: {session.n_gaps}"
             )
