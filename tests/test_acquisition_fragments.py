@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 import imustream.profiles as profiles
 from imustream.io.convert import convert
@@ -194,3 +196,46 @@ def test_converter_keeps_every_sample_and_marks_both_parts_used(tmp_path):
     out = [b for item in src.items() for b in acq.handle(item)] + acq.flush()
     replayed = np.concatenate([b.t_session for b in out if isinstance(b, SampleBlock)])
     np.testing.assert_array_equal(replayed, recorded)
+
+
+@settings(max_examples=60, deadline=None)
+@example(fates=["lose2", "lose1"], mtu=247)
+@example(fates=["lose2", "lose", "lose1"], mtu=None)
+@given(
+    fates=st.lists(st.sampled_from(["ok", "ok", "ok", "lose1", "lose2", "lose"]), max_size=24),
+    mtu=st.sampled_from([247, None]),
+)
+def test_any_pattern_of_lost_parts_loses_only_those_notifications(fates, mtu):
+    """Lost first parts, lost continuations, whole notifications lost: the complete ones come
+    out exactly once, each broken one is a gap of its samples (when data follows it), every
+    lone part is one counted decode error. This includes a lost continuation followed by a
+    lost first part, whose halves match by content but arrive a notification period apart."""
+    fates = ["ok", *fates, "ok"]  # data before and after: every hole is bounded
+    notes = _notifications(len(fates), seed=len(fates))
+    acq = Acquisition({SENSOR: _profile()}, {SENSOR: RATE}, origin_ns=0)
+    acq.on_state(_streaming(mtu))
+
+    def drop(k, j):
+        return fates[k] == "lose" or (fates[k], j) in (("lose1", 0), ("lose2", 1))
+
+    blocks, gaps, _ = _run(acq, notes, drop)
+    good = [k for k, f in enumerate(fates) if f == "ok"]
+    st_ = acq.stats[SENSOR]
+    assert st_.samples == SPP * len(good)
+    got = np.concatenate([b.acc for b in blocks])
+    np.testing.assert_allclose(got, np.vstack([notes[k][1] for k in good]), rtol=1e-6)
+    assert st_.decode_errors == sum(f in ("lose1", "lose2") for f in fates)
+    assert sum(g.n_missing for g in gaps) == SPP * (len(fates) - len(good))
+
+
+def test_parts_arriving_a_notification_period_apart_are_not_joined():
+    """The content-identical mix-up: the first part of one notification and the continuation
+    of the next (both other halves lost) arrive one notification period (77 ms) apart."""
+    (a, *_), (b, *_) = _notifications(2, seed=9)
+    asm = _profile().assembler(mtu=247)
+    assert asm.max_part_gap_ns == round(0.5e9 / 13)
+    assert asm.push(a[0], 1_000_000_000) == []
+    assert asm.push(b[1], 1_000_000_000 + PERIOD_NS) == [a[0], b[1]]  # both fail to decode
+    assert asm.push(a[0], 2_000_000_000) == []
+    assert asm.push(a[1], 2_000_000_000 + 15_000_000) == [a[0] + a[1][2:]]  # one CE later
+    assert asm.push(a[0]) == [] and asm.push(b[1]) == [a[0] + b[1][2:]]  # no times: joined

@@ -25,8 +25,11 @@ class Reassembler:
     without a first part is returned as it is too, and two parts are joined only when they
     make exactly one complete notification (``round(rate / notification_rate)`` samples).
     Limit: Movesense packets carry no counter, so a first part whose continuation was lost,
-    followed directly by a continuation whose first part was lost, joins into one wrong
-    notification (two losses in a row; the halves are indistinguishable).
+    followed directly by a continuation whose first part was lost, would join into one wrong
+    notification (the halves are indistinguishable by content). Given arrival times
+    (``push(payload, host_ns)``), parts that arrive more than half a notification period
+    apart (``max_part_gap_ns``; the device sends both parts of one notification back to back,
+    the next notification a whole period later) are not joined, which catches that case.
 
     Which packets are held as first parts: without a known ATT MTU, every first-type packet
     shorter than a complete notification (it may be the first ``MTU - 3`` bytes of one). With
@@ -39,7 +42,9 @@ class Reassembler:
         lay = p.layout
         self.active = lay is not None and lay.continuation_type is not None
         self._held: bytes | None = None
+        self._held_ns: int | None = None
         self.mtu = mtu
+        self.max_part_gap_ns: int | None = None
         if self.active:
             assert lay is not None and lay.notification_rate is not None
             self.first_type = lay.header[0].value
@@ -47,6 +52,7 @@ class Reassembler:
             self.strip = lay.continuation_strip
             n = max(1, round(p.rate / lay.notification_rate))
             self.full_size = lay.header_size + n * lay.sample_size
+            self.max_part_gap_ns = round(0.5e9 / lay.notification_rate)
 
     @property
     def pending(self) -> bool:
@@ -62,19 +68,30 @@ class Reassembler:
         held, self._held = self._held, None
         return [held] if held is not None else []
 
+    def _close(self, host_ns: int | None) -> bool:
+        """May a continuation arriving at ``host_ns`` belong to the held first part?"""
+        if host_ns is None or self._held_ns is None:
+            return True
+        return host_ns - self._held_ns <= self.max_part_gap_ns
+
     def _may_be_first_part(self, size: int) -> bool:
         if size >= self.full_size:
             return False
         return self.mtu is None or size == self.mtu - 3
 
-    def push(self, payload: bytes | bytearray | memoryview) -> list[bytes]:
-        """Complete payloads (0, 1 or 2) available after this notification."""
+    def push(
+        self, payload: bytes | bytearray | memoryview, host_ns: int | None = None
+    ) -> list[bytes]:
+        """Complete payloads (0, 1 or 2) available after this notification.
+
+        ``host_ns``: its arrival time, if known (parts arriving too far apart are not joined).
+        """
         data = bytes(payload)
         if not self.active:
             return [data]
         out: list[bytes] = []
         kind = data[0] if data else None
-        if kind == self.cont_type and self._held is not None:
+        if kind == self.cont_type and self._held is not None and self._close(host_ns):
             joined = self._held + data[self.strip :]
             # only a pair that makes exactly one complete notification is joined
             out.extend([joined] if len(joined) == self.full_size else [self._held, data])
@@ -84,7 +101,7 @@ class Reassembler:
             out.append(self._held)  # never completed: surfaces as a decode error
             self._held = None
         if kind == self.first_type and self._may_be_first_part(len(data)):
-            self._held = data
+            self._held, self._held_ns = data, host_ns
             return out
         out.append(data)
         return out

@@ -261,7 +261,7 @@ class Acquisition:
             return self._accept(tr, host_ns, payload, host_ns)
         # a joined notification, or a held part given up on, counts from its first part
         first_ns = tr.part_host_ns if asm.pending else host_ns
-        parts = asm.push(payload)
+        parts = asm.push(payload, host_ns)
         if asm.pending:
             tr.part_host_ns = host_ns
         out: list[SampleBlock | Gap] = []
