@@ -54,8 +54,12 @@ class Windows:
         """Average window of one side, or of both with the sided channels of right ICs flipped."""
         if side is not None:
             return self.x[self.side == side].mean(axis=0)
+        return self.pooled().mean(axis=0)
+
+    def pooled(self) -> NDArray[np.float64]:
+        """All windows with the sided channels of right ICs flipped."""
         flip = np.where((self.side == "right")[:, None, None] & SIDED, -1.0, 1.0)
-        return (self.x * flip).mean(axis=0)
+        return self.x * flip
 
 
 def windows(t, acc, gyr, ics, sides) -> Windows:
@@ -105,6 +109,15 @@ def _crossing_up(lags, y, i_peak: int, level: float) -> float:
     return float(lags[i - 1] + f * (lags[i] - lags[i - 1]))
 
 
+def _crossing_down(lags, y, after: float) -> float:
+    """Time (interpolated) where ``y`` first falls through 0 after ``after``."""
+    i = np.flatnonzero((lags[:-1] >= after) & (y[:-1] > 0) & (y[1:] <= 0))
+    if i.size == 0:
+        return float("nan")
+    k = i[0]
+    return float(lags[k] + y[k] / (y[k] - y[k + 1]) * (lags[k + 1] - lags[k]))
+
+
 def _refined_peak(lags, y, i: int) -> float:
     """Parabolic refinement of an extremum at sample ``i``."""
     if 0 < i < y.size - 1:
@@ -138,6 +151,7 @@ def features(w: Windows) -> dict[str, float]:
         "vert peak m/s2": float(vert[i_pk]),
         "vert single-support min s": _refined_peak(LAGS, vert, i_lo),
         "vert single-support min m/s2": float(vert[i_lo]),
+        "fwd below mean from s": _crossing_down(LAGS, fwd, -0.1),
         "fwd decel min s": _refined_peak(LAGS, fwd, i_fw),
         "fwd decel min m/s2": float(fwd[i_fw]),
         "fwd at IC-50ms m/s2": float(np.interp(-0.05, LAGS, fwd)),
@@ -194,12 +208,19 @@ def main(argv: list[str] | None = None) -> int:
             table.add_row(f"{name} vs {test}", *cells)
     console.print(table)
 
-    amp = Table(title="RMS of the average waveform (m/s2, rad/s)")
+    amp = Table(
+        title="RMS of the average waveform / spread around it (SD over ICs, mean over lags); "
+        "m/s2, rad/s"
+    )
     amp.add_column("source")
     for c in CHANNELS:
         amp.add_column(c, justify="right")
     for label, w in [*real.items(), *sim.items()]:
-        amp.add_row(label, *(f"{v:.2f}" for v in w.mean().std(axis=0)))
+        spread = w.pooled().std(axis=0).mean(axis=0)
+        amp.add_row(
+            label,
+            *(f"{a:.2f} / {b:.2f}" for a, b in zip(w.mean().std(axis=0), spread, strict=True)),
+        )
     console.print(amp)
 
     feats = {label: features(w) for label, w in [*real.items(), *sim.items()]}

@@ -264,7 +264,10 @@ def test_truth_ic_and_to_are_first_and_last_ground_contact(name):
 
 
 def test_walking_pelvis_is_periodic_and_sways_toward_the_stance_leg():
-    vr = VirtualRunner("treadmill-walk", fs=200.0, seed=5, duration=30.0, **QUIET)
+    # the stride-periodic model alone (the random wobble is tested below)
+    vr = VirtualRunner(
+        "treadmill-walk", fs=200.0, seed=5, duration=30.0, wobble_acc=(0, 0, 0), **QUIET
+    )
     pel, plan = vr.models["pelvis"], vr.plan
     dt = 1e-4
     t = np.arange(0.0, 30.0, dt)
@@ -297,3 +300,88 @@ def test_walking_pelvis_is_periodic_and_sways_toward_the_stance_leg():
         m = mid[mine[:-1]]
         assert np.all(sign * y[m] > 0.02)
     assert np.abs(y[at]).max() < 0.01
+
+
+def test_walking_pelvis_wobble_is_band_limited_and_only_in_bouts():
+    sc = dict(wobble_acc=(0.8, 0.8, 1.0), **QUIET)
+    vr = VirtualRunner(
+        "pause-and-go",
+        fs=200.0,
+        seed=7,
+        duration=40.0,
+        gait="walk",
+        speed=1.3,
+        cadence=110.0,
+        contact_time=0.65,
+        **sc,
+    )
+    quiet = VirtualRunner(
+        "pause-and-go",
+        fs=200.0,
+        seed=7,
+        duration=40.0,
+        gait="walk",
+        speed=1.3,
+        cadence=110.0,
+        contact_time=0.65,
+        **{**sc, "wobble_acc": (0, 0, 0)},
+    )
+    t = np.arange(0.0, 40.0, 1e-3)
+    wob = vr.models["pelvis"].wobble
+    y, v, a = wob(t)
+    # the pelvis acceleration differs from the periodic model by exactly the wobble
+    diff = vr.models["pelvis"].kinematics(t)[2] - quiet.models["pelvis"].kinematics(t)[2]
+    assert np.allclose(diff, a, atol=1e-9)
+    # a displacement of a few mm whose rates are its derivatives (C2 quintics)
+    assert np.abs(y).max() < 0.02
+
+    def integral(x):
+        return np.vstack([np.zeros((1, 3)), np.cumsum((x[1:] + x[:-1]) / 2, axis=0) * 1e-3])
+
+    assert np.allclose(integral(a), v - v[0], atol=1e-4)
+    assert np.allclose(integral(v), y - y[0], atol=1e-6)
+    # zero while standing (start, pauses), the requested rms while walking
+    plan = vr.plan
+    in_bout = np.zeros(t.size, bool)
+    for _, first, land in plan.bouts:
+        in_bout |= (t >= first) & (t <= land)
+    assert np.all(a[t < plan.bouts[0, 0]] == 0)
+    for start, dur in vr.scenario.pauses:
+        assert np.all(a[(t > start + 1.0) & (t < start + dur - 0.5)] == 0)
+    assert np.allclose(a[in_bout].std(axis=0), [0.8, 0.8, 1.0], rtol=0.15)
+    # band-limited: >= 85 % of the power below 8 Hz
+    spec = np.abs(np.fft.rfft(a[in_bout][:, 2])) ** 2
+    f = np.fft.rfftfreq(int(in_bout.sum()), 1e-3)
+    assert spec[f < 8.0].sum() > 0.85 * spec.sum()
+    # deterministic from the seed, another seed differs
+    again = (
+        VirtualRunner(
+            "pause-and-go",
+            fs=200.0,
+            seed=7,
+            duration=40.0,
+            gait="walk",
+            speed=1.3,
+            cadence=110.0,
+            contact_time=0.65,
+            **sc,
+        )
+        .models["pelvis"]
+        .wobble(t)[2]
+    )
+    other = (
+        VirtualRunner(
+            "pause-and-go",
+            fs=200.0,
+            seed=8,
+            duration=40.0,
+            gait="walk",
+            speed=1.3,
+            cadence=110.0,
+            contact_time=0.65,
+            **sc,
+        )
+        .models["pelvis"]
+        .wobble(t)[2]
+    )
+    assert np.array_equal(a, again) and not np.allclose(a, other)

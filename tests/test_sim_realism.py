@@ -141,7 +141,7 @@ def _sim_realism():
 def walking_averages(datasets_dir):
     sr = _sim_realism()
     real = {test: sr.real_windows(datasets_dir, test) for test in ("Test5", "Test11")}
-    sim = sr.sim_windows("treadmill-walk", range(2), 40.0)
+    sim = sr.sim_windows("treadmill-walk", range(3), 60.0)
     feats = {k: sr.features(w) for k, w in [*real.items(), ("sim", sim)]}
     return real, sim, feats
 
@@ -176,7 +176,8 @@ def test_walking_pelvis_lateral_and_forward_around_ic_match_mobgap(walking_avera
         assert abs(f[test]["lat sign change after IC s"]) < 0.08
         # propulsion before IC, braking right after it
         assert f["sim"]["fwd at IC-50ms m/s2"] > 0.3 and f[test]["fwd at IC-50ms m/s2"] > 0.3
-    assert abs(f["sim"]["fwd decel min s"] - t5["fwd decel min s"]) < 0.05
+    for test in ("Test5", "Test11"):
+        assert abs(f["sim"]["fwd below mean from s"] - f[test]["fwd below mean from s"]) < 0.03
     assert f["sim"]["fwd decel min m/s2"] == pytest.approx(t5["fwd decel min m/s2"], rel=0.35)
     for c in (1, 2):  # lateral, forward waveforms
         assert np.corrcoef(sim.mean()[:, c], real["Test5"].mean()[:, c])[0, 1] > 0.8

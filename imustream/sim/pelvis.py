@@ -38,6 +38,7 @@ from .hermite import PiecewiseQuintic, smoothstep
 from .path import Path
 from .rotations import body_rates, euler_matrix, rotate
 from .scenarios import Scenario
+from .wobble import Wobble
 
 FloatArray = NDArray[np.float64]
 
@@ -100,8 +101,10 @@ def _brake_propel(tau: FloatArray, sc: Scenario) -> FloatArray:
 class PelvisModel:
     """Evaluates the pelvis trajectory of one planned run at arbitrary times."""
 
-    def __init__(self, sc: Scenario, plan: GaitPlan, path: Path) -> None:
-        self.sc, self.plan, self.path = sc, plan, path
+    def __init__(
+        self, sc: Scenario, plan: GaitPlan, path: Path, wobble: Wobble | None = None
+    ) -> None:
+        self.sc, self.plan, self.path, self.wobble = sc, plan, path, wobble
         self.sign = np.where(plan.side == LEFT, 1.0, -1.0)
         self.stance = plan.to - plan.ic
         self.step = plan.next_ic - plan.ic
@@ -317,6 +320,9 @@ class PelvisModel:
             else:
                 fwd -= np.where(ok, self.brake[jj] * np.sin(2 * np.pi * tau_j), 0.0)
         vert = self._vertical(t)
+        if self.wobble is not None:
+            w = self.wobble(t)[2]
+            fwd, lat, vert = fwd + w[:, 0], lat + w[:, 1], vert + w[:, 2]
         c, s = np.cos(psi), np.sin(psi)
         hor = self.path.accel(t)
         return np.stack([hor[:, 0] + fwd * c - lat * s, hor[:, 1] + fwd * s + lat * c, vert], -1)

@@ -26,6 +26,7 @@ from .rotations import rotate_inv
 from .scenarios import SENSORS, Scenario, get_scenario
 from .shoe import FootModel
 from .truth import neutral_obliquity, step_truth
+from .wobble import Wobble
 
 FloatArray = NDArray[np.float64]
 
@@ -131,10 +132,17 @@ class VirtualRunner:
         self.plan = plan_gait(self.scenario, self.duration, gait_rng)
         self.path = Path(self.scenario, self.plan)
         self.models = {
-            "pelvis": PelvisModel(self.scenario, self.plan, self.path),
+            "pelvis": PelvisModel(self.scenario, self.plan, self.path, self._wobble()),
             "shoe_left": FootModel(self.scenario, self.plan, self.path, LEFT),
             "shoe_right": FootModel(self.scenario, self.plan, self.path, RIGHT),
         }
+
+    def _wobble(self) -> Wobble | None:
+        """Random pelvis motion from its own seeded stream (None when switched off)."""
+        if not any(self.scenario.wobble_acc):
+            return None
+        rng = np.random.default_rng(np.random.SeedSequence([self.seed, 2]))
+        return Wobble(self.scenario, self.plan, rng)
 
     def _realism(self) -> dict[str, SensorRealism]:
         horizon = self.plan.t_end
