@@ -326,6 +326,18 @@ def _layout(ctx: _Ctx, lay: dict, decoder: str) -> tuple[Layout | None, int | No
     return layout, spp, scales
 
 
+def _field_bits(ctx: _Ctx, hfields: dict, name: str, bits: int | None, key: str) -> int:
+    """Bits used of the header field ``name`` (``key``; ``key_bits`` may narrow it)."""
+    if name not in hfields:
+        raise ctx.fail(key, f"{name!r} is not a header field")
+    width = hfields[name].size * 8
+    if bits is None:
+        return width
+    if bits > width:
+        raise ctx.fail(f"{key}_bits", f"{bits} bits exceed the {width}-bit field")
+    return bits
+
+
 def _time(ctx: _Ctx, t: dict, layout: Layout | None, decoder: str) -> TimeSpec:
     source = ctx.get(t, "source", "time", str)
     if source not in ("device", "none"):
@@ -345,25 +357,13 @@ def _time(ctx: _Ctx, t: dict, layout: Layout | None, decoder: str) -> TimeSpec:
         if decoder == "fields":
             if ts is None:
                 raise ctx.fail("time.timestamp", "missing (name of the header timestamp field)")
-            if ts not in hfields:
-                raise ctx.fail("time.timestamp", f"{ts!r} is not a header field")
-            width = hfields[ts].size * 8
-            if tbits is None:
-                tbits = width
-            elif tbits > width:
-                raise ctx.fail("time.timestamp_bits", f"{tbits} bits exceed the {width}-bit field")
+            tbits = _field_bits(ctx, hfields, ts, tbits, "time.timestamp")
         elif tbits is None:
             raise ctx.fail("time.timestamp_bits", "required for a custom decoder")
     elif ts is not None or tick is not None:
         raise ctx.fail("time.timestamp", 'given although source = "none"')
     if seq is not None and decoder == "fields":
-        if seq not in hfields:
-            raise ctx.fail("time.sequence", f"{seq!r} is not a header field")
-        width = hfields[seq].size * 8
-        if sbits is None:
-            sbits = width
-        elif sbits > width:
-            raise ctx.fail("time.sequence_bits", f"{sbits} bits exceed the {width}-bit field")
+        sbits = _field_bits(ctx, hfields, seq, sbits, "time.sequence")
     if sbits is not None and not 2 <= sbits <= 64:
         raise ctx.fail("time.sequence_bits", "must be 2..64")
     return TimeSpec(
