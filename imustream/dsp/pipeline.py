@@ -22,6 +22,7 @@ from ..types import Alert, BlockFlags, Gap, InitialContact, SampleBlock, Sensor,
 from .asymmetry import AlertThresholds, AsymmetryMonitor, get_preset
 from .event_stage import IC, SIDE_LEFT, SIDE_RIGHT, PelvisEventStage, ShoeEventStage
 from .kernels import sensor_block as _sb
+from .kernels import step_metrics as _sm
 from .kernels import timeline as _tl
 from .kernels.shoe_events import PENDING
 from .pelvic_drop import PelvicDrop
@@ -217,6 +218,7 @@ class Pipeline:
             for s, f in self.fs.items()
         }
         self._states = list(self._sensors.values())
+        self._step_out = np.empty(_sm.N_OUT)
         pelvis = self._sensors.get(Sensor.PELVIS)
         if pelvis is not None and Sensor.SHOE_LEFT in self.fs and Sensor.SHOE_RIGHT in self.fs:
             pelvis.det_batch = self.pelvis_event_batch
@@ -229,10 +231,12 @@ class Pipeline:
             else None
         )
         self.monitor = AsymmetryMonitor(self.thresholds)
+        self._step_args = self._kernel_args()
         self._held_pelvis: list[tuple[str, float, float, str | None]] = []
         self._held_first = math.inf  # earliest time among the held pelvis events
         self._newest = -math.inf  # newest sample time of any sensor
         self._any_gaps = False
+        self._any_clipped = False
         # with both shoes the pelvis events only get sides: the assembler does not need them
         self._pelvis_to_assembler = len(shoe_sides) < 2
         self._pending: list[StepTiming] = []
@@ -374,7 +378,9 @@ class Pipeline:
                 )  # fmt: skip
             if n_clipped < 0:
                 self._bad_block(st, t)
-            st.n_clipped += n_clipped
+            if n_clipped:
+                st.n_clipped += n_clipped
+                self._any_clipped = True
             new = self._feed_detector(st, acc, gyr, out)
         else:
             det.room(2 * t.shape[0] + PENDING)
@@ -386,7 +392,9 @@ class Pipeline:
             )  # fmt: skip
             if found < 0:
                 self._bad_block(st, t)
-            st.n_clipped += n_clipped
+            if n_clipped:
+                st.n_clipped += n_clipped
+                self._any_clipped = True
             new = self._emit_events(st, found, out) if found else 0
         watermark = self._watermark()
         if new or watermark >= self._advanced_at + _ADVANCE_EVERY:
@@ -492,13 +500,9 @@ class Pipeline:
         timings = self.assembler.finish() if final else self.assembler.advance(watermark)
         pd = self.pelvic
         for tm in timings:
-            if pd is None:
-                self._pending.append(tm)
-                self._release(out)
-            elif not self._pending and pd.ready:
-                # steady state: the stance is added and its drop evaluated in one call
-                drop = pd.stance_drop(tm.side, tm.ic_time, _stance_end(tm))
-                self._emit_step(tm, drop, out)
+            if pd is None or (not self._pending and pd.ready):
+                # steady state: the stance is added and its drop evaluated in the same call
+                self._fast_step(tm, out)
             else:
                 pd.add_stance(tm.side, tm.ic_time, _stance_end(tm))
                 self._pending.append(tm)
@@ -515,6 +519,64 @@ class Pipeline:
             if st.gaps and st.gaps[0][1] < watermark - self.keep_s:
                 st.gaps = [g for g in st.gaps if g[1] >= watermark - self.keep_s]
 
+    def _kernel_args(self) -> dict:
+        """Arrays of the per-step kernel, by stance side (they live as long as this state)."""
+        pd = self.pelvic
+        if pd is None:
+            pelvic = (False, _NO_ARRAY, _NO_ROWS, _NO_INT, _NO_ARRAY, _NO_INT, _NO_ROWS)
+            pelvic += (_NO_ARRAY, _NO_ROWS, _NO_ARRAY, _NO_INT, _NO_ARRAY)
+        else:
+            ut = pd.timeline
+            pelvic = (True, ut.tb, ut.vb, ut.meta, pd.sf, pd.si, pd.ring, pd.bt, pd.bv)
+            pelvic += (pd.pf, pd.pi, pd.cfg)
+        m = self.monitor
+        asym = (m._vals, m._cnt, m._head, m._alert, m._th, m._cfg, m._table, m._cmp, m._trans)
+        out = {}
+        for side in ("left", "right"):
+            shoe = next((st for st in self._states if st.side == side), None)
+            if shoe is None:
+                impact = (False, _NO_ARRAY, _NO_ROWS, _NO_INT)
+            else:
+                tl = shoe.timeline
+                impact = (True, tl.tb, tl.vb, tl.meta)
+            out[side] = (*pelvic, *impact, *asym, self._step_out)
+        return out
+
+    def _flags(self, tm: StepTiming) -> tuple[bool, bool]:
+        """(has_gap, clipped) of a step: a gap in any sensor, clipped samples of its sensors."""
+        ic = tm.ic_time
+        end = tm.next_ic_time if math.isfinite(tm.next_ic_time) else tm.to_time
+        if not math.isfinite(end):
+            end = ic + self.assembler.max_contact
+        clipped = False
+        has_gap = False
+        for st in self._states:
+            # a gap in any sensor spoils the step (drop, own timing, next contralateral IC)
+            if st.gaps:
+                has_gap |= any(a < end and b > ic for a, b in st.gaps)
+            if st.n_clipped and (st.side is None or st.side == tm.side):
+                tl = st.timeline
+                clipped |= _tl.window_max(tl.tb, tl.vb, tl.meta, ic - 0.05, end, 1) > 0.0
+        return has_gap, clipped
+
+    def _fast_step(self, tm: StepTiming, out: PipelineOutput) -> None:
+        """A step whose drop (if any) is evaluated now: one kernel call for its metrics."""
+        has_gap = clipped = False
+        if self._any_gaps or self._any_clipped:
+            has_gap, clipped = self._flags(tm)
+        ic, to, nxt = tm.ic_time, tm.to_time, tm.next_ic_time
+        n = _sm.complete_step(
+            tm.side == "right", ic, to, nxt, _stance_end(tm), has_gap, clipped,
+            *self._step_args[tm.side],
+        )  # fmt: skip
+        impact, drop, contact, flight, step_time, cadence = self._step_out.tolist()
+        step = Step(
+            tm.side, ic, to, contact, flight, step_time, cadence, impact, drop, has_gap, clipped
+        )
+        out.steps.append(step)
+        if n:
+            out.alerts += self.monitor._alerts(step, n)
+
     def _release(self, out: PipelineOutput) -> None:
         pd = self.pelvic
         for tm in self._pending:
@@ -530,24 +592,12 @@ class Pipeline:
             out.alerts += alerts
 
     def _complete(self, tm: StepTiming, drop: float) -> Step:
-        ic = tm.ic_time
-        end = tm.next_ic_time if math.isfinite(tm.next_ic_time) else tm.to_time
-        if not math.isfinite(end):
-            end = ic + self.assembler.max_contact
+        has_gap, clipped = self._flags(tm)
         impact = math.nan
-        clipped = False
-        has_gap = False
-        for st in self._states:
-            # a gap in any sensor spoils the step (drop, own timing, next contralateral IC)
-            if st.gaps:
-                has_gap |= any(a < end and b > ic for a, b in st.gaps)
-            if st.side is not None and st.side != tm.side:
-                continue
-            tl = st.timeline
-            if st.n_clipped:  # only then look for clipped samples in the step
-                clipped |= _tl.window_max(tl.tb, tl.vb, tl.meta, ic - 0.05, end, 1) > 0.0
-            if st.side is not None:
-                impact = _tl.window_max(tl.tb, tl.vb, tl.meta, ic - 0.05, ic + 0.05, 0)
+        shoe = self._by_name.get(f"shoe_{tm.side}")
+        if shoe is not None:
+            tl = shoe.timeline
+            impact = _tl.window_max(tl.tb, tl.vb, tl.meta, tm.ic_time - 0.05, tm.ic_time + 0.05, 0)
         return tm.to_step(
             impact_peak=impact, pelvic_drop_deg=drop, has_gap=has_gap, clipped=clipped
         )
