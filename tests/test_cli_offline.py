@@ -33,7 +33,7 @@ def _header(t0_ns: int | None) -> dict:
     return header
 
 
-def _record(path, t0_ns: int, first_host_s: float, n_packets: int = 50) -> None:
+def _record(path, t0_ns: int | None, first_host_s: float, n_packets: int = 50) -> None:
     """A recording on a virtual clock: session origin ``t0_ns``, data from ``first_host_s``."""
     enc = PacketEncoder(profiles.get(PROFILE).with_options(rate=FS), rate=FS, samples_per_packet=4)
     rec = Recorder(path, _header(t0_ns)).start()
@@ -114,3 +114,17 @@ def test_summary_without_two_steps_a_side_says_so():
     si = 100 * (cad_r - cad_l) / (0.5 * (cad_r + cad_l))
     assert rows["cadence"]["asymmetry"] == pytest.approx(si, rel=1e-12)
     assert _asymmetry_cell(rows["cadence"]) == f"{si:.1f} % SI"
+
+
+def test_replay_of_a_log_without_t0_uses_the_origin_the_converter_used(tmp_path):
+    _record(tmp_path / "n.imulog", t0_ns=None, first_host_s=2.0)
+    h5 = convert(tmp_path / "n.imulog").h5_path
+    with open_session(h5) as s:
+        assert "t0_ns" not in s.metadata and s.attrs["t0_ns"] == 0
+        recorded = np.asarray(s.sensors["pelvis"].t_session)
+    src = ReplaySource(h5)
+    acq, _ = build_acquisition(src.header)
+    assert acq.origin_ns == 0
+    out = [b for item in src.items() for b in acq.handle(item)] + acq.flush()
+    replayed = np.concatenate([b.t_session for b in out if isinstance(b, SampleBlock)])
+    np.testing.assert_array_equal(replayed, recorded)

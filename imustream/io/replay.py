@@ -47,6 +47,8 @@ class ReplaySource:
             self.header = dict(s.metadata)
             self.sensors = list(s.sensor_names)
             self.t0_ns = int(s.attrs.get("t0_ns", 0))
+            # the origin the converter used (a log header without one is converted with 0)
+            self.header.setdefault("t0_ns", self.t0_ns)
             self.n_notifications = sum(d.n_notifications for d in s.sensors.values())
 
     def __iter__(self) -> Iterator[tuple[int, str, bytes]]:
