@@ -266,7 +266,13 @@ def test_truth_ic_and_to_are_first_and_last_ground_contact(name):
 def test_walking_pelvis_is_periodic_and_sways_toward_the_stance_leg():
     # the stride-periodic model alone (the random wobble is tested below)
     vr = VirtualRunner(
-        "treadmill-walk", fs=200.0, seed=5, duration=30.0, wobble_acc=(0, 0, 0), **QUIET
+        "treadmill-walk",
+        fs=200.0,
+        seed=5,
+        duration=30.0,
+        wobble_acc=(0, 0, 0),
+        wobble_rate=(0, 0),
+        **QUIET,
     )
     pel, plan = vr.models["pelvis"], vr.plan
     dt = 1e-4
@@ -303,34 +309,19 @@ def test_walking_pelvis_is_periodic_and_sways_toward_the_stance_leg():
 
 
 def test_walking_pelvis_wobble_is_band_limited_and_only_in_bouts():
-    sc = dict(wobble_acc=(0.8, 0.8, 1.0), **QUIET)
-    vr = VirtualRunner(
-        "pause-and-go",
-        fs=200.0,
-        seed=7,
-        duration=40.0,
-        gait="walk",
-        speed=1.3,
-        cadence=110.0,
-        contact_time=0.65,
-        **sc,
-    )
-    quiet = VirtualRunner(
-        "pause-and-go",
-        fs=200.0,
-        seed=7,
-        duration=40.0,
-        gait="walk",
-        speed=1.3,
-        cadence=110.0,
-        contact_time=0.65,
-        **{**sc, "wobble_acc": (0, 0, 0)},
-    )
+    def walker(seed=7, **kw):
+        sc = {"wobble_acc": (0.8, 0.8, 1.0), "wobble_rate": (0.2, 0.3), **QUIET, **kw}
+        walk = dict(gait="walk", speed=1.3, cadence=110.0, contact_time=0.65)
+        return VirtualRunner("pause-and-go", fs=200.0, seed=seed, duration=40.0, **walk, **sc)
+
+    vr = walker()
+    no_lin = walker(wobble_acc=(0, 0, 0))  # the same random angles
+    quiet = walker(wobble_acc=(0, 0, 0), wobble_rate=(0, 0))
     t = np.arange(0.0, 40.0, 1e-3)
     wob = vr.models["pelvis"].wobble
     y, v, a = wob(t)
     # the pelvis acceleration differs from the periodic model by exactly the wobble
-    diff = vr.models["pelvis"].kinematics(t)[2] - quiet.models["pelvis"].kinematics(t)[2]
+    diff = vr.models["pelvis"].kinematics(t)[2] - no_lin.models["pelvis"].kinematics(t)[2]
     assert np.allclose(diff, a, atol=1e-9)
     # a displacement of a few mm whose rates are its derivatives (C2 quintics)
     assert np.abs(y).max() < 0.02
@@ -340,6 +331,15 @@ def test_walking_pelvis_wobble_is_band_limited_and_only_in_bouts():
 
     assert np.allclose(integral(a), v - v[0], atol=1e-4)
     assert np.allclose(integral(v), y - y[0], atol=1e-6)
+    # yaw and pitch move by the random angles, the obliquity (drop truth) does not
+    ang = [np.stack(x, axis=1) for x in zip(*vr.models["pelvis"].angles(t), strict=True)]
+    ref = [np.stack(x, axis=1) for x in zip(*quiet.models["pelvis"].angles(t), strict=True)]
+    wy, wv, wa = wob.angles(t)
+    for k, w in enumerate((wy, wv, wa)):
+        assert np.allclose(ang[k][:, :2] - ref[k][:, :2], w, atol=1e-12)
+        assert np.array_equal(ang[k][:, 2], ref[k][:, 2])
+    drop = vr.truth["pelvic_drop_deg"]
+    np.testing.assert_allclose(drop, quiet.truth["pelvic_drop_deg"], atol=1e-9)
     # zero while standing (start, pauses), the requested rms while walking
     plan = vr.plan
     in_bout = np.zeros(t.size, bool)
@@ -349,39 +349,12 @@ def test_walking_pelvis_wobble_is_band_limited_and_only_in_bouts():
     for start, dur in vr.scenario.pauses:
         assert np.all(a[(t > start + 1.0) & (t < start + dur - 0.5)] == 0)
     assert np.allclose(a[in_bout].std(axis=0), [0.8, 0.8, 1.0], rtol=0.15)
+    assert np.allclose(wv[in_bout].std(axis=0), [0.2, 0.3], rtol=0.15)
     # band-limited: >= 85 % of the power below 8 Hz
     spec = np.abs(np.fft.rfft(a[in_bout][:, 2])) ** 2
     f = np.fft.rfftfreq(int(in_bout.sum()), 1e-3)
     assert spec[f < 8.0].sum() > 0.85 * spec.sum()
     # deterministic from the seed, another seed differs
-    again = (
-        VirtualRunner(
-            "pause-and-go",
-            fs=200.0,
-            seed=7,
-            duration=40.0,
-            gait="walk",
-            speed=1.3,
-            cadence=110.0,
-            contact_time=0.65,
-            **sc,
-        )
-        .models["pelvis"]
-        .wobble(t)[2]
-    )
-    other = (
-        VirtualRunner(
-            "pause-and-go",
-            fs=200.0,
-            seed=8,
-            duration=40.0,
-            gait="walk",
-            speed=1.3,
-            cadence=110.0,
-            contact_time=0.65,
-            **sc,
-        )
-        .models["pelvis"]
-        .wobble(t)[2]
-    )
+    again = walker().models["pelvis"].wobble(t)[2]
+    other = walker(seed=8).models["pelvis"].wobble(t)[2]
     assert np.array_equal(a, again) and not np.allclose(a, other)

@@ -282,6 +282,10 @@ class PelvisModel:
             yaw = (psi + ax * b, dpsi + ax * db / dur, ddpsi + ax * ddb / dur**2)
         tl = self.tilt[kk]
         pitch = (np.deg2rad(sc.neutral_tilt_deg) + tl * b, tl * db / dur, tl * ddb / dur**2)
+        if self.wobble is not None:
+            wy, wv, wa = self.wobble.angles(t)
+            yaw = tuple(x + w[:, 0] for x, w in zip(yaw, (wy, wv, wa), strict=True))
+            pitch = tuple(x + w[:, 1] for x, w in zip(pitch, (wy, wv, wa), strict=True))
         roll = [np.full_like(t, np.deg2rad(sc.neutral_obliquity_deg)), 0 * t, 0 * t]
         for j in (k, km1):
             ok, tau_j = self._in_stance(j, t)

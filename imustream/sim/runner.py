@@ -139,7 +139,7 @@ class VirtualRunner:
 
     def _wobble(self) -> Wobble | None:
         """Random pelvis motion from its own seeded stream (None when switched off)."""
-        if not any(self.scenario.wobble_acc):
+        if not any(self.scenario.wobble_acc) and not any(self.scenario.wobble_rate):
             return None
         rng = np.random.default_rng(np.random.SeedSequence([self.seed, 2]))
         return Wobble(self.scenario, self.plan, rng)

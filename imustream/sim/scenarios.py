@@ -64,6 +64,7 @@ class Scenario:
     pelvis_lever: tuple[float, float, float] = (-0.10, 0.0, 0.0)  #: sensor offset, pelvis frame m
     #: m/s^2 rms of random pelvis motion (forward, lateral, up) in gait bouts, a few Hz
     wobble_acc: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    wobble_rate: tuple[float, float] = (0.0, 0.0)  #: rad/s rms random yaw, pitch rates in bouts
     # --- foot kinematics (foot pitch > 0 = toes down)
     strike_angle_deg: float = -12.0  #: foot pitch at IC (negative = dorsiflexed, heel strike)
     toe_off_angle_deg: float = 40.0  #: foot pitch at TO (plantarflexed)
@@ -145,6 +146,7 @@ class Scenario:
             ("brake_end_frac", 0.1 <= self.brake_end_frac <= 0.9, "must be in [0.1, 0.9]"),
             ("impact_duration", 0 < self.impact_duration, "must be > 0"),
             ("wobble_acc", len(self.wobble_acc) == 3 and min(self.wobble_acc) >= 0, ">= 0 x3"),
+            ("wobble_rate", len(self.wobble_rate) == 2 and min(self.wobble_rate) >= 0, ">= 0 x2"),
         ]
         if self.gait == "run":
             checks.append(("contact_time", self.contact_time < 0.9 * step, "< 0.9 step time"))
@@ -187,6 +189,7 @@ _WALK = dict(
     brake_acc=1.25,
     brake_end_frac=0.47,
     wobble_acc=(0.8, 0.8, 1.0),
+    wobble_rate=(0.2, 0.2),
     impact_g=0.25,
     impact_time=0.055,
     impact_width=0.035,
