@@ -11,7 +11,8 @@ averaged. Channels that change sign with the stance side (medio-lateral acc, yaw
 are flipped for right ICs before pooling, so "lat" reads "towards the right in a left IC".
 
 Printed: per channel the correlation and RMS difference between the simulated and real average
-waveforms, and the timing of key features (vertical rise and peak after IC, lowest vertical
+waveforms, the RMS of each average and the spread of the steps around it (SD over ICs), and the
+timing of key features (vertical rise and peak after IC, lowest vertical
 acceleration in single support, forward deceleration after IC, lateral acceleration sign per
 stance side).
 """
