@@ -184,6 +184,12 @@ def _lateral_sign_agreement(d) -> float:
     return float(np.mean(ok)) if ok else float("nan")
 
 
+def _f1_step_found(ic_times: np.ndarray, d) -> float:
+    """IC F1 within +-250 ms (the datasets' README's upper limit): was the step found at all."""
+    wide = 0.25
+    return match_events(ic_times[in_bouts(ic_times, d["bouts"], wide)], d["ic"], wide).f1
+
+
 def mobgap_diagnostics(root: Path, console: Console) -> None:
     """Per recording and reference side: where the detector and the INDIP reference disagree."""
     files = sorted((root / "mobgap").glob("*.npz"))
@@ -205,6 +211,7 @@ def mobgap_diagnostics(root: Path, console: Console) -> None:
         "FP near/away",
         "same-side ref pairs",
         "ref sides vs lateral acc",
+        "F1 at +-250 ms",
     ):
         table.add_column(col, justify="left" if col == "recording" else "right")
     for path in files:
@@ -230,6 +237,7 @@ def mobgap_diagnostics(root: Path, console: Console) -> None:
             f"{fp_near}/{len(fp) - fp_near}",
             str(same),
             f"{_lateral_sign_agreement(d):.2f}",
+            f"{_f1_step_found(ev.ic_times, d):.3f}",
         )
     console.print(table)
 
