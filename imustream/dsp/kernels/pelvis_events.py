@@ -88,7 +88,8 @@ _I_C_HEAD = 8  # calibration queue
 _I_C_TAIL = 9
 _I_N_CAL = 10  # ICs accumulated into _F_D
 _I_LAT_OK = 11  # 1 once a lateral axis was known (kept in _F_LAT)
-_N_I = 12
+_I_N_RUN = 12  # running ICs detected so far
+_N_I = 13
 
 
 class PelvisParams(NamedTuple):
@@ -115,7 +116,8 @@ class PelvisParams(NamedTuple):
     flight_frac: float = 0.5  # fast a_v below this fraction of |g| = flight (running)
     to_frac: float = 0.5  # running TO: fast a_v falls through this fraction of |g|
     side_forget: float = 0.6  # per-step forgetting of the side evidence
-    cal_ics: int = 4  # ICs before the forward direction is trusted
+    cal_ics: int = 4  # ICs before the forward direction is trusted (once any IC was running)
+    cal_ics_walk: int = 2  # the same while every IC so far was a walking one
     cal_min: float = 0.2  # m/s^2 mean horizontal braking step needed
     sides: bool = True  # False when an accelerometer axis is missing
     use_gyro: bool = True  # turn the gravity estimate with the gyroscope when one is given
@@ -283,7 +285,10 @@ def _lateral_axis(st, p, out):
 def _current_lateral_axis(st, p, out):
     """The lateral axis from the braking sum so far; False while it is not significant."""
     f = st.f
-    if not p.sides or st.i[_I_N_CAL] < p.cal_ics:
+    # running: the vertical jump at an IC is ~10x walking's, so a small error in "up" leaks
+    # more of it into the braking sum; ask for more ICs before trusting the direction
+    need = p.cal_ics if st.i[_I_N_RUN] > 0 else p.cal_ics_walk
+    if not p.sides or st.i[_I_N_CAL] < need:
         return False
     gm = math.sqrt(f[_F_G] ** 2 + f[_F_G + 1] ** 2 + f[_F_G + 2] ** 2)
     if gm < 1e-9:
@@ -455,6 +460,8 @@ def pelvis_events(
                         out_kind, out_idx, out_side, out_emit, n_out,
                     )  # fmt: skip
                     _queue(st, IC, t_ic, buf[0], buf[1], buf[2])
+                if running:
+                    iv[_I_N_RUN] += 1
                 if p.sides and iv[_I_C_TAIL] - iv[_I_C_HEAD] < CAL_QUEUE:
                     st.c_idx[iv[_I_C_TAIL] % CAL_QUEUE] = i_ic
                     iv[_I_C_TAIL] += 1
