@@ -1,6 +1,7 @@
 """Walking pelvis of the virtual runner vs real lower-back IMU data, averaged around each IC.
 
-    python benchmarks/sim_realism.py [DATASETS_DIR] [--seeds 3] [--duration 60]
+    python benchmarks/sim_realism.py [DATASETS_DIR] [--seeds 3] [--duration 60] [--per-side]
+                                     [--waveforms]
 
 Real: mobgap (McRoberts lower back, 100 Hz; columns acc/gyr 0 = up, 1 = right, 2 = forward),
 every reference IC whose +-0.6 s window lies inside the recording, Test5 (straight walks) and
@@ -167,9 +168,12 @@ def features(w: Windows) -> dict[str, float]:
     return out
 
 
-def compare(sim: Windows, real: Windows) -> list[tuple[str, float, float, float, float]]:
-    """Per channel: correlation, RMS difference, RMS of the sim and of the real average."""
-    a, b = sim.mean(), real.mean()
+def compare(
+    sim: Windows, real: Windows, side: str | None = None
+) -> list[tuple[str, float, float, float, float]]:
+    """Per channel: correlation, RMS difference, RMS of the sim and of the real average (both
+    sides pooled, or the ICs of one side)."""
+    a, b = sim.mean(side), real.mean(side)
     rows = []
     for c, name in enumerate(CHANNELS):
         r = float(np.corrcoef(a[:, c], b[:, c])[0, 1])
@@ -184,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--duration", type=float, default=60.0)
     ap.add_argument("--waveforms", action="store_true", help="print the averages every 50 ms")
+    ap.add_argument("--per-side", action="store_true", help="also compare left and right ICs")
     args = ap.parse_args(argv)
     console = Console(width=160)
     root = Path(args.datasets)
@@ -202,11 +207,13 @@ def main(argv: list[str] | None = None) -> int:
         table.add_column(f"{c} r / rms", justify="right")
     for name, s in sim.items():
         for test, r in real.items():
-            cells = [
-                f"{rr:+.2f} / {d:.2f}" + (" m/s2" if c < 3 else " rad/s")
-                for c, (_, rr, d, _, _) in enumerate(compare(s, r))
-            ]
-            table.add_row(f"{name} vs {test}", *cells)
+            for side in (None, *(("left", "right") if args.per_side else ())):
+                cells = [
+                    f"{rr:+.2f} / {d:.2f}" + (" m/s2" if c < 3 else " rad/s")
+                    for c, (_, rr, d, _, _) in enumerate(compare(s, r, side))
+                ]
+                label = f"{name} vs {test}" + (f", {side} ICs" if side else "")
+                table.add_row(label, *cells)
     console.print(table)
 
     amp = Table(
