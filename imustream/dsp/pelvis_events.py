@@ -22,8 +22,8 @@ class PelvisEventDetector:
     bending, sitting down or turning) and, for sides, the lateral acceleration along
     ``up x forward``, where forward is learnt from the braking at each foot strike. Sides need
     all three accelerometer axes (``None`` otherwise); no gyroscope is needed. Toe-offs are
-    detected in running (flight phases) only. Until forward is first known (first 4+ ICs)
-    events are held back, then emitted; afterwards it is kept.
+    detected in running (flight phases) only. Until forward is first known (2 walking ICs, or 4
+    once an IC was a running one) events are held back, then emitted; afterwards it is kept.
 
     Parameters
     ----------

@@ -3,13 +3,15 @@
 Mounting invariance: "up" is the direction of the mean specific force (a cumulative mean at
 first, then exponentially weighted over 4 s); the vertical acceleration ``a_v = acc . up``
 and the learnt forward / lateral directions do not depend on how the sensor is rotated. No
-gyroscope is needed.
+gyroscope is needed; with one, the gravity estimate used for IC timing is also turned with the
+sensor every sample, so ``a_v`` follows the trunk when it bends, sits down or turns.
 
 Steps: every step makes ``a_v`` dip below and rise above its mean (``|g|``). A 4 Hz low-pass
 of ``a_v`` segments the steps with hysteresis around ``|g|`` (threshold adapted to the
 step amplitude, with an absolute floor so that standing gives nothing). The rise (weight
 acceptance) must pass the full threshold; the dip before it only half of it, because slow,
 irregular or turning walking steps (mobgap Test11) often dip shallowly before a clear impact.
+A dip without a rise within ``arm_timeout`` is dropped.
 
 IC timing:
 * running (the fast 20 Hz channel dipped below 0.5 g: a flight phase): the onset of the rise,
@@ -23,11 +25,12 @@ TO (running only): the fast channel falling through 0.5 g after the stance peak.
 
 Side (needs all three accelerometer axes): while one foot is in stance the pelvis is pushed
 towards the other side, so in the ~0.25 s before a left IC (right stance) the lateral
-acceleration points left. "Left" is ``up x forward``; "forward" is learnt causally: across
-each IC the horizontal acceleration drops (braking), so forward = -sum(after - before) over
-all ICs so far (the lateral parts alternate and cancel). Until forward is known (4 ICs), events
-are held back and then emitted in order. Step evidence is combined under the alternation
-prior (left, right, left ...) with forgetting, so one ambiguous step does not flip sides.
+acceleration points left. "Left" is ``up x forward`` (with the plain, gyro-free "up");
+"forward" is learnt causally: across each IC the horizontal acceleration drops (braking), so
+forward = -sum(after - before) over all ICs so far (the lateral parts alternate and cancel).
+Until forward is known (2 walking ICs, 4 once one was running), events are held back and then
+emitted in order; once known it is kept. Step evidence is combined under the alternation prior
+(left, right, left ...) with forgetting, so one ambiguous step does not flip sides.
 """
 
 from __future__ import annotations
