@@ -437,27 +437,39 @@ class Pipeline:
         det = st.detector
         kinds = det.kind[:found].tolist()
         times = det.times[:found].tolist()
-        sides = det.side[:found].tolist() if st.side is None else None
         n = 0
+        side = st.side
+        if side is not None:  # a shoe: all its events go to the step assembly at once
+            self.assembler.add_shoe_events(side, det.kind, det.times, found)
+            name = st.name
+            events = out.events
+            for j in range(found):
+                time, emitted_time = times[j]
+                if time != time:  # NaN: no longer in the history
+                    continue
+                n += 1
+                cls = InitialContact if kinds[j] == IC else ToeOff
+                events.append(cls(name, side, time, emitted_time))
+            if n:
+                st.has_events = True
+            return n
         asm = self.assembler
+        sides = det.side[:found].tolist()
         for j in range(found):
             kind = "ic" if kinds[j] == IC else "to"
-            side = st.side if sides is None else _PELVIS_SIDE.get(sides[j])
+            side = _PELVIS_SIDE.get(sides[j])
             time, emitted_time = times[j]
-            if time != time:  # NaN: no longer in the history
+            if time != time:
                 continue
             n += 1
             st.has_events = True
-            if st.side is None:
-                if self._pelvis_to_assembler:
-                    asm.add_pelvis_event(kind, side, time)
-                if asm.shoe_sides:  # the side comes from the shoes: wait for them
-                    self._held_pelvis.append((kind, time, emitted_time, side))
-                    if time < self._held_first:
-                        self._held_first = time
-                    continue
-            else:
-                asm.add_shoe_event(kind, side, time)
+            if self._pelvis_to_assembler:
+                asm.add_pelvis_event(kind, side, time)
+            if asm.shoe_sides:  # the side comes from the shoes: wait for them
+                self._held_pelvis.append((kind, time, emitted_time, side))
+                if time < self._held_first:
+                    self._held_first = time
+                continue
             out.events.append(_EVENT_CLASS[kind](st.name, side, time, emitted_time))
         return n
 

@@ -243,3 +243,25 @@ def pelvis_side(ev, cnt, shoe, tol: float, time: float, to: bool) -> int:
     if shoe[0] != shoe[1]:
         return 1 if shoe[0] else 0
     return -1
+
+
+@njit(cache=True, nogil=True)
+def insert_shoe_events(
+    ev: np.ndarray,
+    evs: np.ndarray,
+    cnt: np.ndarray,
+    side: int,
+    kinds: np.ndarray,
+    times: np.ndarray,
+    n: int,
+) -> int:
+    """Insert ``n`` shoe events (``kinds`` 0 = IC, 1 = TO; ``times[j, 0]``, NaN = skipped)
+    of ``side``; return how many were inserted. Caller ensures room."""
+    added = 0
+    for j in range(n):
+        t = times[j, 0]
+        if t != t:
+            continue
+        insert(ev, evs, cnt, (S_IC if kinds[j] == 0 else S_TO) + side, t, side)
+        added += 1
+    return added
