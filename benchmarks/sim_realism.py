@@ -158,6 +158,16 @@ def features(w: Windows) -> dict[str, float]:
         "fwd decel min m/s2": float(fwd[i_fw]),
         "fwd at IC-50ms m/s2": float(np.interp(-0.05, LAGS, fwd)),
     }
+    # the same two vertical features step by step (median and quartiles over ICs)
+    v = w.x[:, :, 0]
+    rising = (LAGS >= -0.2) & (LAGS <= 0.15)
+    steep = LAGS[rising][np.argmax(np.gradient(v, LAGS, axis=1)[:, rising], axis=1)]
+    peak = LAGS[after][np.argmax(v[:, after], axis=1)]
+    for name, x in (("steepest vert rise", steep), ("vert peak", peak)):
+        q25, q50, q75 = np.percentile(x, [25, 50, 75])
+        out[f"per step: {name} median s"] = float(q50)
+        out[f"per step: {name} q25 s"] = float(q25)
+        out[f"per step: {name} q75 s"] = float(q75)
     for side in ("left", "right"):
         lat = w.mean(side)[:, 1]
         out[f"lat 0.1-0.4 s, {side} IC (+ = right) m/s2"] = float(lat[mid].mean())

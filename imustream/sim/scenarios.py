@@ -62,7 +62,7 @@ class Scenario:
     grf_valley: float = 0.13  #: walking: mid-stance dip of the stance force, fraction of plateau
     brake_end_frac: float = 0.45  #: walking: stance fraction where braking turns to propulsion
     pelvis_lever: tuple[float, float, float] = (-0.10, 0.0, 0.0)  #: sensor offset, pelvis frame m
-    #: m/s^2 rms of random pelvis motion (forward, lateral, up) in gait bouts, a few Hz
+    #: m/s^2 rms of random pelvis motion (forward, lateral, up) in gait bouts, ~3 Hz
     wobble_acc: tuple[float, float, float] = (0.0, 0.0, 0.0)
     wobble_rate: tuple[float, float] = (0.0, 0.0)  #: rad/s rms random yaw, pitch rates in bouts
     # --- foot kinematics (foot pitch > 0 = toes down)

@@ -6,7 +6,9 @@ periodic model alone spreads by ~0.1 m/s^2 (``benchmarks/sim_realism.py``). The 
 random displacement of a few mm: a C2 piecewise quintic through knots every ``KNOT_S`` s with
 Gaussian values drawn up front from the seed (any chunk evaluates alone), zero outside gait
 bouts (standing stays quiet). Its second derivative adds ``wobble_acc`` m/s^2 rms per axis
-(forward, lateral, vertical), band-limited to a few Hz. The same kind of random angles add
+(forward, lateral, vertical), band-limited to a few Hz (slower than the loading at IC, so, as
+in the real data, the steepest vertical rise of a step stays at its IC: per-step median +20 ms,
+IQR +10..+30 ms; mobgap straight walks +10, -15..+32 ms). The same kind of random angles add
 ``wobble_rate`` rad/s rms to the yaw and pitch rates (the obliquity, whose peaks are the
 pelvic-drop truth, is left alone).
 """
@@ -24,9 +26,9 @@ FloatArray = NDArray[np.float64]
 
 __all__ = ["KNOT_S", "Wobble"]
 
-KNOT_S = 0.1  #: s between knots (acceleration: median 5 Hz, 90 % of the power below 8 Hz)
+KNOT_S = 0.15  #: s between knots (acceleration: median 3.3 Hz, 90 % of the power below 5 Hz)
 # rms of the quintics' second derivative over time, per sqrt(6) sd / KNOT_S^2 (its rms at the
-# knots), measured on 4 10^4 knots: between the knots the curvature swings wider
+# knots), measured on 4 10^4 knots (independent of KNOT_S): between the knots it swings wider
 _RMS_PER_KNOT = 1.778
 # the same for the first derivative, per sd / (sqrt(2) KNOT_S)
 _RATE_RMS_PER_KNOT = 2.248
