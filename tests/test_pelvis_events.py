@@ -447,3 +447,40 @@ def test_no_ic_dated_back_past_the_arming_timeout(mobgap, has_gyr):
         lat = [(e[3] - e[1]) / 100.0 for e in ev if e[0] == "ic" and e[1] > 1500]
         assert len(lat) > 30
         assert max(lat) <= 1.0, name
+
+
+def test_gyro_keeps_ics_through_a_fast_reorientation(mobgap):
+    """The sensor turns by 60 deg about its medio-lateral axis within 0.5 s in the middle of a
+    walk, stays so for 6 s and turns back (a slipping clip, or the vertical during a quick
+    trunk bend): with the gyroscope the turned gravity estimate keeps every IC where it was
+    (measured: all 18 within 10 ms); with the accelerometer alone the 4 s mean lags and 26 %
+    of them move by more than 10 ms or vanish (so the scenario does test the gyroscope)."""
+    d = mobgap["MS001_Test11_Trial1"]
+    acc, gyr, fs = d["acc"].astype(float), d["gyr"].astype(float), 100.0
+    t = np.arange(len(acc)) / fs
+    t0, ramp, hold, amp = 122.0, 0.5, 6.0, np.radians(60.0)
+
+    def step(x):  # smoothstep 0 -> 1 and its derivative
+        x = np.clip(x, 0.0, 1.0)
+        return x * x * (3 - 2 * x), 6 * x * (1 - x)
+
+    (s1, d1), (s2, d2) = step((t - t0) / ramp), step((t - t0 - ramp - hold) / ramp)
+    axis = np.array([0.0, 1.0, 0.0])
+    turn = Rotation.from_rotvec((amp * (s1 - s2))[:, None] * axis)
+    acc_t = turn.inv().apply(acc)
+    gyr_t = turn.inv().apply(gyr) + (amp * (d1 - d2) / ramp)[:, None] * axis
+    span = (t0 - 1.0, t0 + 2 * ramp + hold + 3.0)
+
+    def ics(a, g, **kw):
+        ev = _run(PelvisEventDetector(fs, **kw), a, g)
+        x = np.array(sorted(e[1] for e in ev if e[0] == "ic")) / fs
+        return x[(x > span[0]) & (x < span[1])]
+
+    for kw, floor in (({}, 1.0), ({"use_gyro": False}, None)):
+        ref, got = ics(acc, gyr, **kw), ics(acc_t, gyr_t, **kw)
+        same = np.mean([np.min(np.abs(got - r)) < 0.01 if len(got) else False for r in ref])
+        assert len(ref) >= 15
+        if floor is not None:
+            assert same >= floor and len(got) == len(ref)
+        else:
+            assert same <= 0.9  # measured 0.737
