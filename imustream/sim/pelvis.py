@@ -114,7 +114,10 @@ class PelvisModel:
         impact_area = self.impact * sc.impact_width * np.sqrt(np.pi)
         self.tail = np.zeros(plan.ic.size)  # impulse of a stance after the next IC
         if self.walk:
-            w, t0 = sc.impact_width, sc.impact_time  # a wide transient: its part in the stance
+            # the loading transient's lag after IC varies from step to step (wobble)
+            lag = self.wobble.lag if self.wobble is not None else 0.0
+            self.impact_lag = sc.impact_time + lag * np.ones(plan.ic.size)
+            w, t0 = sc.impact_width, self.impact_lag  # a wide transient: its part in the stance
             impact_area = impact_area * (special.erf((self.stance - t0) / w) + special.erf(t0 / w))
             impact_area = impact_area / 2
             self.r_in, self.r_out = self._double_supports()
@@ -241,7 +244,10 @@ class PelvisModel:
         sc, plan = self.sc, self.plan
         ok, tau_j = self._in_stance(j, t)
         jj = np.maximum(j, 0)
-        since = t - plan.ic[jj] - sc.impact_time
+        if self.walk:
+            since = t - plan.ic[jj] - self.impact_lag[jj]
+        else:
+            since = t - plan.ic[jj] - sc.impact_time
         if self.walk:
             shape = _walk_shape(tau_j, self.r_in[jj], self.r_out[jj], sc.grf_valley)
         else:

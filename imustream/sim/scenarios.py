@@ -57,12 +57,13 @@ class Scenario:
     impact_g: float = 0.9  #: vertical impact transient (units of g) on top of the stance force
     impact_time: float = 0.025  #: s after IC of the vertical impact transient
     impact_width: float = 0.008  #: s, Gaussian width of the transient
+    impact_time_sd: float = 0.0  #: s, walking: step-to-step sd of impact_time (with the wobble)
     grf_power: float = 2.0  #: running force shape sin(pi tau)^p: > 1 = more peaked
     grf_dip: float = 0.0  #: running force: weight of sin(3 pi tau) (double hump)
     grf_valley: float = 0.13  #: walking: mid-stance dip of the stance force, fraction of plateau
     brake_end_frac: float = 0.45  #: walking: stance fraction where braking turns to propulsion
     pelvis_lever: tuple[float, float, float] = (-0.10, 0.0, 0.0)  #: sensor offset, pelvis frame m
-    #: m/s^2 rms of random pelvis motion (forward, lateral, up) in gait bouts, ~3 Hz
+    #: m/s^2 rms of random pelvis motion (forward, lateral, up) in gait bouts, 1-15 Hz
     wobble_acc: tuple[float, float, float] = (0.0, 0.0, 0.0)
     wobble_rate: tuple[float, float] = (0.0, 0.0)  #: rad/s rms random yaw, pitch rates in bouts
     # --- foot kinematics (foot pitch > 0 = toes down)
@@ -145,6 +146,7 @@ class Scenario:
             ("grf_valley", 0 <= self.grf_valley < 1, "must be in [0, 1)"),
             ("brake_end_frac", 0.1 <= self.brake_end_frac <= 0.9, "must be in [0.1, 0.9]"),
             ("impact_duration", 0 < self.impact_duration, "must be > 0"),
+            ("impact_time_sd", 0 <= self.impact_time_sd < 0.05, "must be in [0, 0.05)"),
             ("wobble_acc", len(self.wobble_acc) == 3 and min(self.wobble_acc) >= 0, ">= 0 x3"),
             ("wobble_rate", len(self.wobble_rate) == 2 and min(self.wobble_rate) >= 0, ">= 0 x2"),
         ]
@@ -190,9 +192,10 @@ _WALK = dict(
     brake_end_frac=0.47,
     wobble_acc=(0.8, 0.8, 1.0),
     wobble_rate=(0.2, 0.2),
-    impact_g=0.25,
+    impact_g=0.4,
     impact_time=0.055,
-    impact_width=0.035,
+    impact_width=0.02,
+    impact_time_sd=0.015,
     strike_angle_deg=-20.0,
     toe_off_angle_deg=45.0,
     swing_max_deg=50.0,
