@@ -76,3 +76,28 @@ def test_decimated_trend_memory_is_fixed():
         tr.add(float(i), float(np.sin(i / 100.0)))
     x, _ = tr.points()
     assert x.size <= 1501 and tr._bins.shape == (748, 4) and tr.count == 200_000
+
+
+def test_record_log_is_a_ring_and_says_what_a_slow_reader_missed():
+    from imustream.types import InitialContact
+    from imustream.viz.feed import LiveFeed, RecordLog
+    from imustream.viz.model import DashboardModel
+
+    log = RecordLog(4)
+    for i in range(3):
+        log.push(i, source_host_ns=i)
+    items, n = log.since(0)
+    assert [s.record for s in items] == [0, 1, 2] and n == 3
+    for i in range(3, 10):
+        log.push(i)
+    items, n = log.since(3)
+    assert [s.record for s in items] == [6, 7, 8, 9] and n == 10  # 3 records missed
+    assert log.since(10) == ([], 10) and len(log._items) == 4
+    with pytest.raises(ValueError):
+        RecordLog(0)
+    # the dashboard model counts what it missed when it fell a whole ring behind
+    feed = LiveFeed(("shoe_left",), keep_records=5)
+    model = DashboardModel(feed)
+    feed.push_records([InitialContact("shoe_left", None, 0.1 * i, 0.1 * i) for i in range(8)])
+    model.update()
+    assert model.records_missed == 3 and model.backlog() == (0, 0)
