@@ -127,9 +127,9 @@ def test_shoe_block_equals_detector_and_numpy_history_under_random_chunking(
         stage.room(2 * len(t) + 256)
         s = stage.state
         found, nc = sb.shoe_block(
-            a, g, t, clip_level, clipped, tl.tb, tl.vb, tl.meta, tl.keep,
+            a, g, t, clipped, 0, clip_level, tl.tb, tl.vb, tl.meta, tl.keep,
             stage.params_array, s.f, s.i, s.cov, s.v, s.ev_kind, s.ev_idx,
-            stage.kind, stage.idx, stage.emit, 0, stage.times,
+            stage.kind, stage.idx, stage.emit, stage.times,
         )  # fmt: skip
         n_clipped += nc
         for j in range(found):
@@ -151,9 +151,9 @@ def test_block_kernels_report_nan_and_change_nothing(run):
     stage = ShoeEventStage(FS)
     s = stage.state
     found, _ = sb.shoe_block(
-        acc, gyr, t, 0.0, False, tl.tb, tl.vb, tl.meta, tl.keep,
+        acc, gyr, t, False, 0, 0.0, tl.tb, tl.vb, tl.meta, tl.keep,
         stage.params_array, s.f, s.i, s.cov, s.v, s.ev_kind, s.ev_idx,
-        stage.kind, stage.idx, stage.emit, 0, stage.times,
+        stage.kind, stage.idx, stage.emit, stage.times,
     )  # fmt: skip
     assert found == -1 and tl.count == 0 and s.i[0] == 0
 
@@ -178,7 +178,7 @@ def test_pelvis_block_equals_numpy_reference_under_random_chunking(run):
     ut = pd.timeline
     for sl in _sizes(np.random.default_rng(2), sig.n):
         nc = sb.pelvis_block(
-            acc[sl], gyr[sl], sig.t[sl], 0.0, False, tl.tb, tl.vb, tl.meta, tl.keep, True,
+            acc[sl], gyr[sl], sig.t[sl], False, 0.0, tl.tb, tl.vb, tl.meta, tl.keep, True,
             pd.mparams, o.q, o.bias, o.count, pd.pf, pd.pi, ut.tb, ut.vb, ut.meta, ut.keep,
         )  # fmt: skip
         assert nc == 0

@@ -96,7 +96,11 @@ class _SensorState:
         self.det_acc: list[np.ndarray] = []
         self.det_gyr: list[np.ndarray] = []
         self.det_n = 0
-        self.det_base = 0  # timeline index of the detector's sample 0
+        self.det_base = 0
+        self.kargs: tuple | None = None  # static arguments of the per-block kernel
+        self.cap = (
+            0  # event output room of the shoe kernel  # timeline index of the detector's sample 0
+        )
         self.gaps: list[tuple[float, float]] = []
         self.reset_pending = False
         self.last_t = -math.inf
@@ -359,23 +363,11 @@ class Pipeline:
             st.det_base = st.timeline.count
             st.reset_pending = False
             st.has_events = False
-        tl = st.timeline
-        det = st.detector
+            st.kargs = None
         if st.is_pelvis:
-            pd = self.pelvic
-            if pd is not None:
-                o = pd.orientation.state
-                ut = pd.timeline
-                n_clipped = _sb.pelvis_block(
-                    acc, gyr, t, st.clip_level, clipped, tl.tb, tl.vb, tl.meta, tl.keep, True,
-                    pd.mparams, o.q, o.bias, o.count, pd.pf, pd.pi, ut.tb, ut.vb, ut.meta, ut.keep,
-                )  # fmt: skip
-            else:
-                n_clipped = _sb.pelvis_block(
-                    acc, gyr, t, st.clip_level, clipped, tl.tb, tl.vb, tl.meta, tl.keep, False,
-                    _NO_ARRAY, _NO_ARRAY, _NO_ARRAY, _NO_INT, _NO_ARRAY, _NO_INT,
-                    _NO_ARRAY, _NO_ROWS, _NO_INT, 0,
-                )  # fmt: skip
+            if st.kargs is None:
+                st.kargs = self._pelvis_args(st)
+            n_clipped = _sb.pelvis_block(acc, gyr, t, clipped, *st.kargs)
             if n_clipped < 0:
                 self._bad_block(st, t)
             if n_clipped:
@@ -383,13 +375,9 @@ class Pipeline:
                 self._any_clipped = True
             new = self._feed_detector(st, acc, gyr, out)
         else:
-            det.room(2 * t.shape[0] + PENDING)
-            sst = det.state
-            found, n_clipped = _sb.shoe_block(
-                acc, gyr, t, st.clip_level, clipped, tl.tb, tl.vb, tl.meta, tl.keep,
-                det.params_array, sst.f, sst.i, sst.cov, sst.v, sst.ev_kind, sst.ev_idx,
-                det.kind, det.idx, det.emit, st.det_base, det.times,
-            )  # fmt: skip
+            if 2 * t.shape[0] + PENDING > st.cap or st.kargs is None:
+                st.kargs = self._shoe_args(st, 2 * t.shape[0] + PENDING)
+            found, n_clipped = _sb.shoe_block(acc, gyr, t, clipped, st.det_base, *st.kargs)
             if found < 0:
                 self._bad_block(st, t)
             if n_clipped:
@@ -399,6 +387,73 @@ class Pipeline:
         watermark = self._watermark()
         if new or watermark >= self._advanced_at + _ADVANCE_EVERY:
             self._advance(watermark, out)
+
+    def _pelvis_args(self, st: _SensorState) -> tuple:
+        """Arguments of the pelvis block kernel after the per-block ones (they live as long
+        as the state they belong to)."""
+        tl = st.timeline
+        pd = self.pelvic
+        if pd is None:
+            no = (False, _NO_ARRAY, _NO_ARRAY, _NO_ARRAY, _NO_INT, _NO_ARRAY, _NO_INT)
+            return (
+                st.clip_level,
+                tl.tb,
+                tl.vb,
+                tl.meta,
+                tl.keep,
+                *no,
+                _NO_ARRAY,
+                _NO_ROWS,
+                _NO_INT,
+                0,
+            )
+        o = pd.orientation.state
+        ut = pd.timeline
+        return (
+            st.clip_level,
+            tl.tb,
+            tl.vb,
+            tl.meta,
+            tl.keep,
+            True,
+            pd.mparams,
+            o.q,
+            o.bias,
+            o.count,
+            pd.pf,
+            pd.pi,
+            ut.tb,
+            ut.vb,
+            ut.meta,
+            ut.keep,
+        )
+
+    def _shoe_args(self, st: _SensorState, cap: int) -> tuple:
+        """Arguments of the shoe block kernel after the per-block ones, with output room for
+        ``cap`` events (rebuilt when the detector restarts or its outputs grow)."""
+        det = st.detector
+        det.room(cap)
+        st.cap = len(det.kind)
+        tl = st.timeline
+        s = det.state
+        return (
+            st.clip_level,
+            tl.tb,
+            tl.vb,
+            tl.meta,
+            tl.keep,
+            det.params_array,
+            s.f,
+            s.i,
+            s.cov,
+            s.v,
+            s.ev_kind,
+            s.ev_idx,
+            det.kind,
+            det.idx,
+            det.emit,
+            det.times,
+        )
 
     def _feed_detector(self, st: _SensorState, acc, gyr, out: PipelineOutput) -> int:
         """Pelvis: run the event detector on a block, or stage it (``det_batch``); ``None``
@@ -509,7 +564,13 @@ class Pipeline:
             self._held_first = first
         if len(out.events) > 1:
             out.events.sort(key=lambda e: e.time)
-        timings = self.assembler.finish() if final else self.assembler.advance(watermark)
+        asm = self.assembler
+        if final:
+            timings = asm.finish()
+        elif asm._quiet_from <= watermark <= asm._quiet_until:
+            timings = ()  # nothing can have changed since the last merge
+        else:
+            timings = asm.advance(watermark)
         pd = self.pelvic
         for tm in timings:
             if pd is None or (not self._pending and pd.ready):

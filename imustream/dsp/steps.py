@@ -118,13 +118,14 @@ class StepAssembler:
     def add_shoe_events(self, side: Side, kinds: np.ndarray, times: np.ndarray, n: int) -> None:
         """``n`` events of the shoe on ``side``: ``kinds`` 0 = IC, 1 = TO, times in
         ``times[:, 0]`` (NaN = not an event: skipped), in one kernel call."""
-        cap = self._ev.shape[1]
-        if int(self._cnt.max()) + n > cap:
+        added = _k.insert_shoe_events(
+            self._ev, self._evs, self._cnt, _SIDE_CODE[side], kinds, times, n
+        )
+        if added < 0:  # no room: one by one (the stores grow)
             for j in range(n):
                 if times[j, 0] == times[j, 0]:
                     self.add_shoe_event("ic" if kinds[j] == 0 else "to", side, times[j, 0])
-            return
-        if _k.insert_shoe_events(self._ev, self._evs, self._cnt, _SIDE_CODE[side], kinds, times, n):
+        elif added:
             self._quiet_until = -math.inf
 
     def add_shoe_event(self, kind: str, side: Side, time: float) -> None:

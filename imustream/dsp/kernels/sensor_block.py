@@ -137,8 +137,9 @@ def shoe_block(
     acc: np.ndarray,
     gyr: np.ndarray,
     t: np.ndarray,
-    clip_level: float,
     clipped: bool,
+    base: int,
+    clip_level: float,
     tb: np.ndarray,
     vb: np.ndarray,
     meta: np.ndarray,
@@ -153,7 +154,6 @@ def shoe_block(
     out_kind: np.ndarray,
     out_idx: np.ndarray,
     out_emit: np.ndarray,
-    base: int,
     out_t: np.ndarray,
 ) -> tuple[int, int]:
     """Input pass + history + shoe IC/TO kernel for one block of one shoe.
@@ -244,8 +244,8 @@ def pelvis_block(
     acc: np.ndarray,
     gyr: np.ndarray,
     t: np.ndarray,
-    clip_level: float,
     clipped: bool,
+    clip_level: float,
     tb: np.ndarray,
     vb: np.ndarray,
     meta: np.ndarray,

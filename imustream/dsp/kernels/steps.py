@@ -256,7 +256,10 @@ def insert_shoe_events(
     n: int,
 ) -> int:
     """Insert ``n`` shoe events (``kinds`` 0 = IC, 1 = TO; ``times[j, 0]``, NaN = skipped)
-    of ``side``; return how many were inserted. Caller ensures room."""
+    of ``side``; return how many were inserted, or -1 (nothing inserted) without room."""
+    cap = ev.shape[1]
+    if cnt[S_IC + side] + n > cap or cnt[S_TO + side] + n > cap:
+        return -1
     added = 0
     for j in range(n):
         t = times[j, 0]
