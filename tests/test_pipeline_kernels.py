@@ -121,23 +121,28 @@ def test_shoe_block_equals_detector_and_numpy_history_under_random_chunking(
     want_clipped = int(want_hist[:, 1].sum())
     stage = ShoeEventStage(FS)
     tl = Timeline(FS, 2, keep_s=60.0)
+    asm, ref_asm = StepAssembler(frozenset({"left"})), StepAssembler(frozenset({"left"}))
+    asm._alloc(1024)
     got, n_clipped = [], 0
     for sl in _sizes(rng, sig.n):
         a, g, t = acc[sl], gyr[sl], sig.t[sl]
         stage.room(2 * len(t) + 256)
         s = stage.state
-        found, nc = sb.shoe_block(
+        found, nc, inserted = sb.shoe_block(
             a, g, t, clipped, 0, clip_level, tl.tb, tl.vb, tl.meta, tl.keep,
             stage.params_array, s.f, s.i, s.cov, s.v, s.ev_kind, s.ev_idx,
-            stage.kind, stage.idx, stage.emit, stage.times,
+            stage.kind, stage.idx, stage.emit, stage.times, 0, asm._ev, asm._evs, asm._cnt,
         )  # fmt: skip
+        assert inserted == found
         n_clipped += nc
         for j in range(found):
             kind = "ic" if stage.kind[j] == 0 else "to"
             got.append((kind, float(stage.idx[j]), int(stage.emit[j])))
+            ref_asm.add_shoe_event(kind, "left", stage.times[j, 0])
             assert stage.times[j, 0] == tl.time_at(stage.idx[j])
             assert stage.times[j, 1] == sig.t[stage.emit[j]]
     assert got == want and len(want) > 20
+    assert asm.finish() == ref_asm.finish()  # the events reached the step assembly
     assert n_clipped == want_clipped
     np.testing.assert_array_equal(tl.vb[: sig.n], want_hist)
     np.testing.assert_array_equal(tl.tb[: sig.n], sig.t)
@@ -150,10 +155,11 @@ def test_block_kernels_report_nan_and_change_nothing(run):
     tl = Timeline(FS, 2)
     stage = ShoeEventStage(FS)
     s = stage.state
-    found, _ = sb.shoe_block(
+    asm = StepAssembler(frozenset({"right"}))
+    found, _, _ = sb.shoe_block(
         acc, gyr, t, False, 0, 0.0, tl.tb, tl.vb, tl.meta, tl.keep,
         stage.params_array, s.f, s.i, s.cov, s.v, s.ev_kind, s.ev_idx,
-        stage.kind, stage.idx, stage.emit, stage.times,
+        stage.kind, stage.idx, stage.emit, stage.times, 1, asm._ev, asm._evs, asm._cnt,
     )  # fmt: skip
     assert found == -1 and tl.count == 0 and s.i[0] == 0
 
@@ -534,3 +540,35 @@ def test_complete_step_equals_the_separate_kernels(run):
         np.testing.assert_array_equal(mons[0]._alert, mons[1]._alert)
     assert n_alerts >= 1  # the clinic preset fires on this right-hip-drop run
     assert kp.ready(pds[0].si, pds[0].cfg)
+
+
+def test_pipeline_grows_the_step_stores_when_the_watermark_waits():
+    """A configured pelvis that never sends data holds the watermark back (stall_s=inf): the
+    shoe events pile up past the assembler's initial room; growing it changes nothing."""
+    from imustream.dsp.pipeline import Pipeline, PipelineOutput
+    from imustream.types import SampleBlock
+
+    run = simulate("symmetric-runner", duration=70.0, fs=FS, seed=9)
+
+    def feed(pre_grow):
+        pipe = Pipeline(dict.fromkeys(("pelvis", "shoe_left", "shoe_right"), FS), stall_s=math.inf)
+        if pre_grow:
+            pipe.assembler._alloc(4096)
+        out = PipelineOutput()
+        n = run.sensors["shoe_left"].n
+        for i in range(0, n, 64):
+            for s in ("shoe_left", "shoe_right"):
+                sig = run.sensors[s]
+                blk = SampleBlock(sig.acc[i : i + 64], sig.gyr[i : i + 64], sensor=s,
+                                  t_session=sig.t[i : i + 64])  # fmt: skip
+                out.extend(pipe.process(blk))
+        assert pipe.assembler._ev.shape[1] >= (4096 if pre_grow else 128)
+        out.extend(pipe.finish())
+        return out
+
+    grown, big = feed(False), feed(True)
+    assert (len(grown.steps) > 60 and grown.steps == big.steps) or all(
+        a.side == b.side and a.ic_time == b.ic_time
+        for a, b in zip(grown.steps, big.steps, strict=True)
+    )
+    assert len(grown.events) == len(big.events)

@@ -317,9 +317,12 @@ class Pipeline:
         for st in self._sensors.values():
             self._flush(st, out)
             self._feed_detector(st, None, None, out)
-            found = st.detector.flush()
+            det = st.detector
+            found = det.flush()
             if found:
-                st.detector.times_from(st.timeline, st.det_base, found)
+                det.times_from(st.timeline, st.det_base, found)
+                if st.side is not None:  # shoe events reach the assembly in their kernel
+                    self.assembler.add_shoe_events(st.side, det.kind, det.times, found)
                 self._emit_events(st, found, out)
         self._advance(math.inf, out, final=True)
         return out
@@ -377,13 +380,24 @@ class Pipeline:
         else:
             if 2 * t.shape[0] + PENDING > st.cap or st.kargs is None:
                 st.kargs = self._shoe_args(st, 2 * t.shape[0] + PENDING)
-            found, n_clipped = _sb.shoe_block(acc, gyr, t, clipped, st.det_base, *st.kargs)
+            found, n_clipped, inserted = _sb.shoe_block(
+                acc, gyr, t, clipped, st.det_base, *st.kargs
+            )
             if found < 0:
                 self._bad_block(st, t)
             if n_clipped:
                 st.n_clipped += n_clipped
                 self._any_clipped = True
-            new = self._emit_events(st, found, out) if found else 0
+            new = 0
+            if found:
+                asm = self.assembler
+                if inserted < 0:  # the assembler's stores are full: grow them
+                    asm.add_shoe_events(st.side, st.detector.kind, st.detector.times, found)
+                    for other in self._states:
+                        other.kargs = None  # they hold the former store arrays
+                elif inserted:
+                    asm._quiet_until = -math.inf
+                new = self._emit_events(st, found, out)
         watermark = self._watermark()
         if new or watermark >= self._advanced_at + _ADVANCE_EVERY:
             self._advance(watermark, out)
@@ -453,6 +467,10 @@ class Pipeline:
             det.idx,
             det.emit,
             det.times,
+            0 if st.side == "left" else 1,
+            self.assembler._ev,
+            self.assembler._evs,
+            self.assembler._cnt,
         )
 
     def _feed_detector(self, st: _SensorState, acc, gyr, out: PipelineOutput) -> int:
@@ -494,8 +512,7 @@ class Pipeline:
         times = det.times[:found].tolist()
         n = 0
         side = st.side
-        if side is not None:  # a shoe: all its events go to the step assembly at once
-            self.assembler.add_shoe_events(side, det.kind, det.times, found)
+        if side is not None:  # a shoe (its events reached the step assembly in its kernel)
             name = st.name
             events = out.events
             for j in range(found):

@@ -22,6 +22,7 @@ from numba import njit
 from . import timeline as _tl
 from .ahrs import MahonyParams, mahony_update
 from .shoe_events import ShoeParams, ShoeState, shoe_events
+from .steps import insert_shoe_events
 
 GRAVITY = 9.80665
 #: PelvicDrop quiet-standing test: |gyr| below this (rad/s), | |acc| - g | below ACC_TOL
@@ -155,23 +156,30 @@ def shoe_block(
     out_idx: np.ndarray,
     out_emit: np.ndarray,
     out_t: np.ndarray,
-) -> tuple[int, int]:
-    """Input pass + history + shoe IC/TO kernel for one block of one shoe.
+    side: int,
+    asm_ev: np.ndarray,
+    asm_evs: np.ndarray,
+    asm_cnt: np.ndarray,
+) -> tuple[int, int, int]:
+    """Input pass + history + shoe IC/TO kernel for one block of one shoe, and its events
+    into the step assembly's stores (:func:`~imustream.dsp.kernels.steps.insert_shoe_events`).
 
     ``st_*`` are the fields of a :class:`ShoeState`; outputs need room for
     ``2 * n + PENDING`` events. ``out_t[j]`` gets the session times of event ``j`` and of
     the sample that emitted it (history index = detector index + ``base``; NaN if no longer
-    held). Returns ``(events written, clipped samples)``, or ``(-1, 0)`` when the block holds
-    NaN/inf (then nothing changed).
+    held). Returns ``(events written, clipped samples, events inserted or -1 when the stores
+    had no room)``, or ``(-1, 0, 0)`` when the block holds NaN/inf (then nothing changed).
     """
     n_clipped = ingest_into(acc, gyr, t, True, clip_level, clipped, tb, vb, meta, keep)
     if n_clipped < 0:
-        return -1, 0
+        return -1, 0, 0
     st = ShoeState(st_f, st_i, st_cov, st_v, st_ev_kind, st_ev_idx)
     found = shoe_events(shoe_params(params), st, acc, gyr, out_kind, out_idx, out_emit)
+    inserted = 0
     if found:
         _tl.times_at(tb, meta, base, out_idx[:found], out_emit[:found], out_t[:found])
-    return found, n_clipped
+        inserted = insert_shoe_events(asm_ev, asm_evs, asm_cnt, side, out_kind, out_t, found)
+    return found, n_clipped, inserted
 
 
 @njit(cache=True, nogil=True)
