@@ -22,7 +22,6 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..types import Alert, Side, Step
-from .kernels import asymmetry as _ka
 
 __all__ = [
     "PRESETS",
@@ -268,6 +267,9 @@ class AsymmetryMonitor:
     """
 
     def __init__(self, thresholds: AlertThresholds | None = None) -> None:
+        from .kernels import asymmetry  # numba: imported with the monitor, not with compare()
+
+        self._ka = asymmetry
         self.thresholds = AlertThresholds() if thresholds is None else thresholds
         th = self.thresholds
         n = len(METRICS)
@@ -303,17 +305,17 @@ class AsymmetryMonitor:
         out = {}
         for k, m in enumerate(METRICS):
             row = self._cmp[k]
-            if row[_ka.C_VALID]:
-                lo, hi = float(row[_ka.C_LOW]), float(row[_ka.C_HIGH])
+            if row[self._ka.C_VALID]:
+                lo, hi = float(row[self._ka.C_LOW]), float(row[self._ka.C_HIGH])
                 out[m] = Comparison(
                     m,
-                    float(row[_ka.C_VALUE]),
+                    float(row[self._ka.C_VALUE]),
                     lo,
                     hi,
-                    float(row[_ka.C_LEFT]),
-                    float(row[_ka.C_RIGHT]),
-                    int(row[_ka.C_NL]),
-                    int(row[_ka.C_NR]),
+                    float(row[self._ka.C_LEFT]),
+                    float(row[self._ka.C_RIGHT]),
+                    int(row[self._ka.C_NL]),
+                    int(row[self._ka.C_NR]),
                 )
         return out
 
@@ -332,7 +334,7 @@ class AsymmetryMonitor:
         usable[:] = not step.has_gap
         if step.clipped:
             usable[self._impact] = False
-        n = _ka.add_step(
+        n = self._ka.add_step(
             step.side == "right",
             v,
             usable,
