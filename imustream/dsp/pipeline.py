@@ -395,9 +395,9 @@ class Pipeline:
                     asm.add_shoe_events(st.side, st.detector.kind, st.detector.times, found)
                     for other in self._states:
                         other.kargs = None  # they hold the former store arrays
-                elif inserted:
-                    asm._quiet_until = -math.inf
-                new = self._emit_events(st, found, out)
+                    new = self._emit_events(st, found, out)
+                else:
+                    new = self._emit_events(st, found, out, inserted > 0)
         watermark = self._watermark()
         if new or watermark >= self._advanced_at + _ADVANCE_EVERY:
             self._advance(watermark, out)
@@ -505,14 +505,19 @@ class Pipeline:
             "NaN/inf: report missing samples as a Gap"
         )
 
-    def _emit_events(self, st: _SensorState, found: int, out: PipelineOutput) -> int:
-        """Turn the ``found`` events in the detector's output arrays into records."""
+    def _emit_events(
+        self, st: _SensorState, found: int, out: PipelineOutput, stored: bool = False
+    ) -> int:
+        """Turn the ``found`` events in the detector's output arrays into records
+        (``stored``: a shoe kernel has put them into the step assembly's stores)."""
         det = st.detector
         kinds = det.kind[:found].tolist()
         times = det.times[:found].tolist()
         n = 0
         side = st.side
         if side is not None:  # a shoe (its events reached the step assembly in its kernel)
+            if stored:
+                self.assembler.note_shoe_events(kinds, times)
             name = st.name
             events = out.events
             for j in range(found):

@@ -90,11 +90,13 @@ class StepAssembler:
 
     def reset(self) -> None:
         """Forget all events."""
+        self._two_shoes = len(self.shoe_sides) == 2
         self._alloc(64)
         self._sc = np.array([-math.inf, -1.0])  # done_until, last side
         # advance() with a watermark in [from, until] and no event added since returns []
         self._quiet_from = math.inf
         self._quiet_until = -math.inf
+        self._quiet_blocked = False  # the last empty merge stopped at an IC without TO
 
     def _alloc(self, cap: int) -> None:
         self._ev = np.zeros((6, cap))
@@ -113,7 +115,32 @@ class StepAssembler:
             self._evs[:, :cap] = evs
             self._cnt[:] = cnt
         _k.insert(self._ev, self._evs, self._cnt, store, float(time), side)
-        self._quiet_until = -math.inf
+        self._note(store == _k.S_IC or store == _k.S_IC + 1 or store == _k.S_PIC, time, store < 4)
+
+    def _note(self, ic: bool, time: float, shoe: bool) -> None:
+        """Narrow the quiet window (see :meth:`_next_ic`) for a newly stored event.
+
+        With both shoes the merge takes shoe ICs only, and only those before the watermark:
+        a new shoe IC at ``time`` matters once the watermark passes it. A new TO matters only
+        to an IC whose TO search blocked the last merge (otherwise at most one IC was
+        merged, and nothing changes before another IC joins). Anything else: merge again.
+        """
+        if ic:
+            if shoe and self._two_shoes:
+                if time < self._quiet_until:
+                    self._quiet_until = time
+            else:
+                self._quiet_until = -math.inf
+        elif self._quiet_blocked:
+            self._quiet_until = -math.inf
+
+    def note_shoe_events(self, kinds: list[int], times: list[list[float]]) -> None:
+        """Quiet-window bookkeeping for shoe events stored by a kernel (``kinds`` 0 = IC,
+        ``times[j][0]`` NaN = not stored)."""
+        for k, tt in zip(kinds, times, strict=False):
+            t = tt[0]
+            if t == t:
+                self._note(k == 0, t, True)
 
     def add_shoe_events(self, side: Side, kinds: np.ndarray, times: np.ndarray, n: int) -> None:
         """``n`` events of the shoe on ``side``: ``kinds`` 0 = IC, 1 = TO, times in
@@ -126,7 +153,7 @@ class StepAssembler:
                 if times[j, 0] == times[j, 0]:
                     self.add_shoe_event("ic" if kinds[j] == 0 else "to", side, times[j, 0])
         elif added:
-            self._quiet_until = -math.inf
+            self.note_shoe_events(kinds[:n].tolist(), times[:n].tolist())
 
     def add_shoe_event(self, kind: str, side: Side, time: float) -> None:
         """An IC (``kind="ic"``) or TO (``"to"``) from the shoe sensor on ``side``."""
@@ -183,6 +210,7 @@ class StepAssembler:
         out = self._run(watermark, False)
         self._quiet_from = watermark
         self._quiet_until = -math.inf if out else min(self._blocked, self._next_ic(watermark))
+        self._quiet_blocked = self._blocked != math.inf
         return out
 
     def _next_ic(self, watermark: float) -> float:
