@@ -644,7 +644,8 @@ def main(argv: list[str] | None = None) -> int:
         "--trace",
         action="store_true",
         help="tracemalloc: print what grew between 30 %% and 95 %% of the run, by traceback "
-        "(slows the run ~3x; unpaced, that changes nothing else)",
+        "(slows the run 10x or more; unpaced, that changes nothing else, but RSS then includes "
+        "tracemalloc's own traces and snapshot and means nothing)",
     )
     a = ap.parse_args(argv)
     duration = 3600.0 * a.hours if a.hours else 60.0 * (a.minutes or 3.0)
@@ -685,8 +686,9 @@ class GrowthTracer:
         total = sum(st.size_diff for st in stats)
         print(
             f"tracemalloc, {t1:.0f} -> {t2:.0f} simulated s: traced Python memory "
-            f"{total / 1e6:+.3f} MB ({total / 1e6 / (t2 - t1) * 3600:+.2f} MB/h); RSS "
-            f"{r1:.1f} -> {r2:.1f} MB"
+            f"{total / 1e6:+.3f} MB ({total / 1e6 / (t2 - t1) * 3600:+.2f} MB/h; rings that are "
+            f"still filling count as growth in a short run); RSS {r1:.1f} -> {r2:.1f} MB "
+            f"(includes tracemalloc's own memory)"
         )
         for st in stats[:top]:
             print(f"{st.size_diff / 1e3:+9.1f} kB {st.count_diff:+7d} blocks")
