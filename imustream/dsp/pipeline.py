@@ -516,8 +516,8 @@ class Pipeline:
         n = 0
         side = st.side
         if side is not None:  # a shoe (its events reached the step assembly in its kernel)
-            if stored:
-                self.assembler.note_shoe_events(kinds, times)
+            asm = self.assembler
+            narrow = stored and asm._quiet_until != -math.inf  # quiet-window bookkeeping
             name = st.name
             events = out.events
             for j in range(found):
@@ -525,8 +525,10 @@ class Pipeline:
                 if time != time:  # NaN: no longer in the history
                     continue
                 n += 1
-                cls = InitialContact if kinds[j] == IC else ToeOff
-                events.append(cls(name, side, time, emitted_time))
+                is_ic = kinds[j] == IC
+                if narrow:
+                    asm._note(is_ic, time, True)
+                events.append((InitialContact if is_ic else ToeOff)(name, side, time, emitted_time))
             if n:
                 st.has_events = True
             return n
