@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from operator import attrgetter
 
 import numpy as np
 
@@ -35,6 +36,7 @@ Event = InitialContact | ToeOff
 _EVENT_CLASS = {"ic": InitialContact, "to": ToeOff}
 _PELVIS_SIDE = {SIDE_LEFT: "left", SIDE_RIGHT: "right"}
 _PELVIS = Sensor.PELVIS.value
+_BY_TIME = attrgetter("time")
 _CLIPPED = int(BlockFlags.ACC_CLIPPED)
 _NO_FLAGS = BlockFlags.NONE
 _F64 = np.dtype(np.float64)
@@ -587,7 +589,7 @@ class Pipeline:
             self._held_pelvis = keep
             self._held_first = first
         if len(out.events) > 1:
-            out.events.sort(key=lambda e: e.time)
+            out.events.sort(key=_BY_TIME)
         asm = self.assembler
         if final:
             timings = asm.finish()

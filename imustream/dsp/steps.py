@@ -97,6 +97,8 @@ class StepAssembler:
         self._quiet_from = math.inf
         self._quiet_until = -math.inf
         self._quiet_blocked = False  # the last empty merge stopped at an IC without TO
+        self._next_at = math.nan  # watermark of the last merge, and its next IC
+        self._next = math.inf
 
     def _alloc(self, cap: int) -> None:
         self._ev = np.zeros((6, cap))
@@ -176,7 +178,7 @@ class StepAssembler:
         return _SIDE_NAME[code] if code >= 0 else None
 
     def _run(self, watermark: float, final: bool) -> list[StepTiming]:
-        n, blocked = _k.advance(
+        n, blocked, self._next = _k.advance(
             self._ev,
             self._evs,
             self._cnt,
@@ -190,6 +192,7 @@ class StepAssembler:
             self._out,
         )
         self._blocked = blocked
+        self._next_at = watermark
         if not n:
             return []
         # math.nan itself for missing times, as before (records compare equal by identity)
@@ -211,6 +214,7 @@ class StepAssembler:
         self._quiet_from = watermark
         self._quiet_until = -math.inf if out else min(self._blocked, self._next_ic(watermark))
         self._quiet_blocked = self._blocked != math.inf
+        self._next_at = math.nan  # the merge's next IC is only valid until the next event
         return out
 
     def _next_ic(self, watermark: float) -> float:
@@ -222,6 +226,8 @@ class StepAssembler:
         on most blocks. (An earlier watermark, e.g. a stalled sensor back, merges fewer ICs,
         which can change the TO search: no shortcut then.)
         """
+        if watermark == self._next_at:  # computed by the merge that just ran
+            return self._next
         return _k.next_ic(self._ev, self._cnt, watermark)
 
     def finish(self) -> list[StepTiming]:

@@ -142,9 +142,12 @@ def to_for(ev, evs, cnt, shoe, side, ic, limit) -> float:
 
 
 @njit(cache=True, nogil=True)
-def advance(ev, evs, cnt, shoe, cfg, sc, watermark, final, buf_t, buf_s, out) -> tuple[int, float]:
+def advance(
+    ev, evs, cnt, shoe, cfg, sc, watermark, final, buf_t, buf_s, out
+) -> tuple[int, float, float]:
     """Emit complete steps into ``out`` rows ``[side, ic, to, next_ic]``; return
-    ``(count, blocked)`` where ``blocked`` is the TO deadline that stopped the merge (inf).
+    ``(count, blocked, next)``: ``blocked`` is the TO deadline that stopped the merge (inf),
+    ``next`` the :func:`next_ic` at ``watermark`` after the pass.
 
     ``cfg`` = ``[max_contact, max_step, match_tol]``; ``buf_t``/``buf_s`` scratch of
     ``sum(cnt)`` rows; ``out`` needs as many rows. ``final``: also emit the last steps
@@ -193,7 +196,7 @@ def advance(ev, evs, cnt, shoe, cfg, sc, watermark, final, buf_t, buf_s, out) ->
             n_out += 1
             sc[SC_DONE] = t
             sc[SC_LAST] = side
-    return n_out, blocked
+    return n_out, blocked, next_ic(ev, cnt, watermark)
 
 
 @njit(cache=True, nogil=True)
