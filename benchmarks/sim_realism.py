@@ -34,7 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 from rich.console import Console
 from rich.table import Table
-from scipy.signal import butter, sosfiltfilt, welch
+from scipy.signal import butter, sosfilt, sosfiltfilt, welch
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -62,16 +62,25 @@ class Windows:
     x: NDArray[np.float64]
     side: NDArray[np.str_]
     rise3: NDArray[np.float64]
+    #: the same with a causal 3 Hz low-pass (as a streaming detector sees it), in [IC-0.2, IC+0.3]
+    rise3c: NDArray[np.float64]
+    #: the 3 Hz low-passed vertical acc at ``ic + LAGS`` (n_ic, len(LAGS))
+    lp3: NDArray[np.float64]
 
     def select(self, keep: NDArray[np.bool_]) -> Windows:
         """The windows where ``keep``."""
-        return Windows(self.x[keep], self.side[keep], self.rise3[keep])
+        return Windows(
+            self.x[keep], self.side[keep], self.rise3[keep], self.rise3c[keep], self.lp3[keep]
+        )
 
     @staticmethod
     def concat(parts: list[Windows]) -> Windows:
         """All windows of several recordings."""
         return Windows(
-            *(np.concatenate([getattr(p, k) for p in parts]) for k in ("x", "side", "rise3"))
+            *(
+                np.concatenate([getattr(p, k) for p in parts])
+                for k in ("x", "side", "rise3", "rise3c", "lp3")
+            )
         )
 
     def mean(self, side: str | None = None) -> NDArray[np.float64]:
@@ -94,12 +103,16 @@ def windows(t, acc, gyr, ics, sides) -> Windows:
     x = np.stack([np.interp(at, t, sig[:, c]) for c in range(6)], axis=-1)
     lp = sosfiltfilt(LOWPASS_3HZ, acc[:, 0])
     slope = np.gradient(lp, t)
-    rise3 = np.array([_steepest(t, slope, ic) for ic in ics[keep]])
-    return Windows(x - x.mean(axis=1, keepdims=True), np.asarray(sides)[keep], rise3)
+    rise3 = np.array([_steepest(t, slope, ic, -0.3, 0.2) for ic in ics[keep]])
+    causal = np.gradient(sosfilt(LOWPASS_3HZ, acc[:, 0] - acc[: int(FS), 0].mean()), t)
+    rise3c = np.array([_steepest(t, causal, ic, -0.2, 0.3) for ic in ics[keep]])
+    lp3 = np.interp(at, t, lp)
+    x = x - x.mean(axis=1, keepdims=True)
+    return Windows(x, np.asarray(sides)[keep], rise3, rise3c, lp3)
 
 
-def _steepest(t, slope, ic: float) -> float:
-    near = (t >= ic - 0.3) & (t <= ic + 0.2)
+def _steepest(t, slope, ic: float, before: float, after: float) -> float:
+    near = (t >= ic + before) & (t <= ic + after)
     return float(t[near][np.argmax(slope[near])] - ic)
 
 
@@ -218,6 +231,7 @@ def features(w: Windows) -> dict[str, float]:
 
 PRE_IC = (-0.25, -0.06)  #: s: where a step detector must not find the step
 LOADING = (0.0, 0.12)  #: s: the loading peak after IC
+SINGLE = (0.12, 0.4)  #: s: single support after IC
 RESIDUAL_BANDS = ((0.5, 2.0), (2.0, 5.0), (5.0, 10.0), (10.0, 20.0))
 
 
@@ -263,12 +277,28 @@ def step_view(w: Windows) -> dict[str, float]:
         out[f"{name}: share > 0.8"] = float(np.mean(x > 0.8))
     out["steepest rise >= 60 ms before IC: share"] = float(np.mean(when <= PRE_IC[1] + 1e-9))
     out["steepest rise: median s"] = float(np.median(when))
+    sd = w.x[:, :, 0].std(axis=0, ddof=1)
+    for name, span in (("pre-IC", PRE_IC), ("loading", LOADING), ("single support", SINGLE)):
+        out[f"vert spread in {name} m/s2"] = float(sd[_in(span)].mean())
     q10, q25, q50, q75, q90 = np.percentile(w.rise3, [10, 25, 50, 75, 90])
     out["3 Hz low-pass steepest rise: median s"] = float(q50)
     out["3 Hz low-pass steepest rise: IQR s"] = float(q75 - q25)
     out["3 Hz low-pass steepest rise: q10-q90 s"] = float(q90 - q10)
     out["3 Hz low-pass steepest rise: share > 60 ms off median"] = float(
         np.mean(np.abs(w.rise3 - q50) > 0.06)
+    )
+    c50 = np.median(w.rise3c)
+    out["causal 3 Hz steepest rise: median s"] = float(c50)
+    out["causal 3 Hz steepest rise: share > 60 ms off median"] = float(
+        np.mean(np.abs(w.rise3c - c50) > 0.06)
+    )
+    # the step rhythm itself: the rise's timing spread is about its noise over its steepness
+    m = w.lp3.mean(axis=0)
+    near = _in((-0.3, 0.2))
+    out["3 Hz low-pass average: peak-to-peak m/s2"] = float(np.ptp(m))
+    out["3 Hz low-pass average: steepest rise m/s3"] = float(np.gradient(m, LAGS)[near].max())
+    out["3 Hz low-pass residual at its steepest rise m/s2"] = float(
+        w.lp3.std(axis=0, ddof=1)[near][np.argmax(np.gradient(m, LAGS)[near])]
     )
     return out
 
@@ -277,6 +307,15 @@ def step_view(w: Windows) -> dict[str, float]:
 #: ~100-150 ms late by the reference (their 3 Hz rise sits ~160 ms before the IC, the left ones'
 #: at it; the pelvis detector's only misses on Test5), so they are shown apart
 CLEAN_TEST5 = {"HA001": ("left", "right"), "MS001": ("left",)}
+
+
+def clean_test5(datasets: Path) -> dict[str, Windows]:
+    """Steady Test5 ICs of each subject whose reference is right (CLEAN_TEST5)."""
+    out = {}
+    for subject, sides in CLEAN_TEST5.items():
+        w = real_windows(datasets, "Test5", subject, steady=True)
+        out[subject] = w.select(np.isin(w.side, sides))
+    return out
 
 
 def detector_views(datasets: Path) -> dict[str, Windows]:

@@ -190,11 +190,17 @@ _WALK = dict(
     sway_lat_m=0.035,
     brake_acc=1.25,
     brake_end_frac=0.47,
-    wobble_acc=(0.8, 0.8, 1.0),
-    wobble_rate=(0.2, 0.2),
+    # step-to-step spread of clean-reference mobgap straight walks about each subject's own
+    # average (HA001, MS001 left ICs): acc 0.71-0.80 / 0.63-0.82 / 0.50-0.54 m/s^2, yaw and
+    # pitch rates 0.17 / 0.13-0.16 rad/s; pre-IC peaks stay small (benchmarks/sim_realism.py)
+    wobble_acc=(0.5, 0.6, 0.5),
+    wobble_rate=(0.16, 0.13),
     impact_g=0.4,
-    impact_time=0.055,
-    impact_width=0.02,
+    # one continuous rise into the loading peak, as in the straight walks: per step the
+    # steepest vertical rise comes ~10-20 ms after IC and a causal 3 Hz low-pass rises
+    # steepest at one place (benchmarks/sim_realism.py)
+    impact_time=0.05,
+    impact_width=0.03,
     impact_time_sd=0.015,
     strike_angle_deg=-20.0,
     toe_off_angle_deg=45.0,

@@ -1,8 +1,10 @@
 """Step-to-step variability of the walking pelvis on top of its stride-periodic pattern.
 
 Real lower-back recordings vary a lot from step to step: around each IC their acceleration
-spreads by ~1 m/s^2 (SD over steps, mobgap straight walks) about the average waveform, while the
-periodic model alone spreads by ~0.1 m/s^2 (``benchmarks/sim_realism.py``). The wobble is a
+spreads by 0.5-0.9 m/s^2 per axis (SD over steps about each subject's own average, mobgap
+straight walks with a trusted IC reference), while the periodic model alone spreads by
+~0.1 m/s^2 (``benchmarks/sim_realism.py``, which also compares where this variability lies:
+its band spectrum, and no impact-sized peaks or rises before the IC). The wobble is a
 random displacement of a few mm: C2 piecewise quintics through Gaussian knots (drawn up front
 from the seed, so any chunk evaluates alone), zero outside gait bouts (standing stays quiet).
 Its second derivative adds ``wobble_acc`` m/s^2 rms per axis (forward, lateral, vertical), split
