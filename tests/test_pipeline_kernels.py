@@ -127,10 +127,9 @@ def test_shoe_block_equals_detector_and_numpy_history_under_random_chunking(
     for sl in _sizes(rng, sig.n):
         a, g, t = acc[sl], gyr[sl], sig.t[sl]
         stage.room(2 * len(t) + 256)
-        s = stage.state
         found, nc, inserted = sb.shoe_block(
             a, g, t, clipped, 0, clip_level, tl.tb, tl.vb, tl.meta, tl.keep,
-            stage.params_array, s.f, s.i, s.cov, s.v, s.ev_kind, s.ev_idx,
+            stage.params_array, stage.fbuf, stage.ibuf,
             stage.kind, stage.idx, stage.emit, stage.times, 0, asm._ev, asm._evs, asm._cnt,
         )  # fmt: skip
         assert inserted == found
@@ -158,7 +157,7 @@ def test_block_kernels_report_nan_and_change_nothing(run):
     asm = StepAssembler(frozenset({"right"}))
     found, _, _ = sb.shoe_block(
         acc, gyr, t, False, 0, 0.0, tl.tb, tl.vb, tl.meta, tl.keep,
-        stage.params_array, s.f, s.i, s.cov, s.v, s.ev_kind, s.ev_idx,
+        stage.params_array, stage.fbuf, stage.ibuf,
         stage.kind, stage.idx, stage.emit, stage.times, 1, asm._ev, asm._evs, asm._cnt,
     )  # fmt: skip
     assert found == -1 and tl.count == 0 and s.i[0] == 0

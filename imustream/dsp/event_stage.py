@@ -64,12 +64,13 @@ class ShoeEventStage(_Outputs):
     def __init__(self, fs: float) -> None:
         self.params = _sk.make_params(float(fs))
         self.params_array = _sb.shoe_params_array(self.params)  # for the per-block kernel
-        self.state = _sk.new_state()
+        self.reset()
         super().__init__(2 * 64 + _sk.PENDING)
 
     def reset(self) -> None:
         """Forget everything; sample indices restart at 0."""
-        self.state = _sk.new_state()
+        # the state's arrays are views of two flat buffers that the block kernel takes
+        self.fbuf, self.ibuf, self.state = _sb.shoe_state_buffers(_sk.new_state())
 
     def process(self, acc: np.ndarray, gyr: np.ndarray) -> int:
         """Feed finite, C-contiguous float64 ``acc``, ``gyr`` (n, 3); return the event count."""

@@ -451,7 +451,6 @@ class Pipeline:
         det.room(cap)
         st.cap = len(det.kind)
         tl = st.timeline
-        s = det.state
         return (
             st.clip_level,
             tl.tb,
@@ -459,12 +458,8 @@ class Pipeline:
             tl.meta,
             tl.keep,
             det.params_array,
-            s.f,
-            s.i,
-            s.cov,
-            s.v,
-            s.ev_kind,
-            s.ev_idx,
+            det.fbuf,
+            det.ibuf,
             det.kind,
             det.idx,
             det.emit,

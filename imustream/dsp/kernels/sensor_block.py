@@ -21,7 +21,7 @@ from numba import njit
 
 from . import timeline as _tl
 from .ahrs import MahonyParams, mahony_update
-from .shoe_events import ShoeParams, ShoeState, shoe_events
+from .shoe_events import _N_F, _N_I, PENDING, ShoeParams, ShoeState, shoe_events
 from .steps import insert_shoe_events
 
 GRAVITY = 9.80665
@@ -40,6 +40,46 @@ PI_UP_N = 2
 def shoe_params_array(p: ShoeParams) -> np.ndarray:
     """:class:`ShoeParams` as the flat float64 array :func:`shoe_block` takes."""
     return np.array([float(v) for v in p], dtype=np.float64)
+
+
+# ShoeState fields laid out in two flat buffers (fewer kernel arguments to unbox per call)
+_FB_COV = _N_F
+_FB_V = _FB_COV + 9
+_FB_EV_IDX = _FB_V + 3
+_FB_N = _FB_EV_IDX + 2 * PENDING
+_IB_EV_KIND = _N_I
+_IB_N = _IB_EV_KIND + 2 * PENDING
+
+
+def shoe_state_buffers(st: ShoeState) -> tuple[np.ndarray, np.ndarray, ShoeState]:
+    """Copy ``st`` into a float64 and an int64 buffer; return them and a :class:`ShoeState`
+    whose fields are views of the buffers (what :func:`shoe_block` works on)."""
+    fb = np.concatenate([st.f, st.cov.ravel(), st.v, st.ev_idx.ravel()]).astype(np.float64)
+    ib = np.concatenate([st.i, st.ev_kind.ravel()]).astype(np.int64)
+    return fb, ib, _state_views(fb, ib)
+
+
+def _state_views(fb: np.ndarray, ib: np.ndarray) -> ShoeState:
+    return ShoeState(
+        fb[:_N_F],
+        ib[:_N_I],
+        fb[_FB_COV:_FB_V].reshape(3, 3),
+        fb[_FB_V:_FB_EV_IDX],
+        ib[_IB_EV_KIND:_IB_N].reshape(2, PENDING),
+        fb[_FB_EV_IDX:_FB_N].reshape(2, PENDING),
+    )
+
+
+@njit(cache=True, nogil=True)
+def _shoe_state(fb: np.ndarray, ib: np.ndarray) -> ShoeState:
+    return ShoeState(
+        fb[:_N_F],
+        ib[:_N_I],
+        fb[_FB_COV:_FB_V].reshape((3, 3)),
+        fb[_FB_V:_FB_EV_IDX],
+        ib[_IB_EV_KIND:_IB_N].reshape((2, PENDING)),
+        fb[_FB_EV_IDX:_FB_N].reshape((2, PENDING)),
+    )
 
 
 @njit(cache=True, nogil=True)
@@ -148,10 +188,6 @@ def shoe_block(
     params: np.ndarray,
     st_f: np.ndarray,
     st_i: np.ndarray,
-    st_cov: np.ndarray,
-    st_v: np.ndarray,
-    st_ev_kind: np.ndarray,
-    st_ev_idx: np.ndarray,
     out_kind: np.ndarray,
     out_idx: np.ndarray,
     out_emit: np.ndarray,
@@ -164,7 +200,7 @@ def shoe_block(
     """Input pass + history + shoe IC/TO kernel for one block of one shoe, and its events
     into the step assembly's stores (:func:`~imustream.dsp.kernels.steps.insert_shoe_events`).
 
-    ``st_*`` are the fields of a :class:`ShoeState`; outputs need room for
+    ``st_f``/``st_i`` hold a :class:`ShoeState` (:func:`shoe_state_buffers`); outputs need room for
     ``2 * n + PENDING`` events. ``out_t[j]`` gets the session times of event ``j`` and of
     the sample that emitted it (history index = detector index + ``base``; NaN if no longer
     held). Returns ``(events written, clipped samples, events inserted or -1 when the stores
@@ -173,7 +209,7 @@ def shoe_block(
     n_clipped = ingest_into(acc, gyr, t, True, clip_level, clipped, tb, vb, meta, keep)
     if n_clipped < 0:
         return -1, 0, 0
-    st = ShoeState(st_f, st_i, st_cov, st_v, st_ev_kind, st_ev_idx)
+    st = _shoe_state(st_f, st_i)
     found = shoe_events(shoe_params(params), st, acc, gyr, out_kind, out_idx, out_emit)
     inserted = 0
     if found:
