@@ -387,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--waveforms", action="store_true", help="print the averages every 50 ms")
     ap.add_argument("--per-side", action="store_true", help="also compare left and right ICs")
     args = ap.parse_args(argv)
-    console = Console(width=160)
+    console = Console(width=200)
     root = Path(args.datasets)
     real = {test: real_windows(root, test) for test in ("Test5", "Test11")}
     sim = {name: sim_windows(name, range(args.seeds), args.duration) for name in SIM_SCENARIOS}
@@ -398,13 +398,16 @@ def main(argv: list[str] | None = None) -> int:
         + ", ".join(f"{k} {len(v.side)} ({args.seeds} seeds)" for k, v in sim.items())
     )
 
+    # each subject's own average, ICs with a trusted reference only
+    clean = {f"Test5 {k} (clean)": w for k, w in clean_test5(root).items()}
     table = Table(title="IC-locked average, sim vs real: correlation r / RMS difference")
     table.add_column("sim scenario vs real")
     for c in CHANNELS:
         table.add_column(f"{c} r / rms", justify="right")
     for name, s in sim.items():
-        for test, r in real.items():
-            for side in (None, *(("left", "right") if args.per_side else ())):
+        for test, r in [*real.items(), *clean.items()]:
+            sides = ("left", "right") if args.per_side and test in real else ()
+            for side in (None, *sides):
                 cells = [
                     f"{rr:+.2f} / {d:.2f}" + (" m/s2" if c < 3 else " rad/s")
                     for c, (_, rr, d, _, _) in enumerate(compare(s, r, side))
