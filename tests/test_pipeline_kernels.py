@@ -571,3 +571,37 @@ def test_pipeline_grows_the_step_stores_when_the_watermark_waits():
         for a, b in zip(grown.steps, big.steps, strict=True)
     )
     assert len(grown.events) == len(big.events)
+
+
+def test_resets_keep_the_state_arrays_a_pipeline_holds(run):
+    """PelvicDrop / AsymmetryMonitor reset in place: the Pipeline's per-step kernel keeps
+    working on their state, and a reset estimator gives what a fresh one gives."""
+    sig = run.sensors["pelvis"]
+    tr = run.truth
+    fresh, used = PelvicDrop(FS), PelvicDrop(FS)
+    used.process(sig.t, sig.acc, sig.gyr)
+    for side, ic, to in zip(tr["side"], tr["ic_time"], tr["to_time"], strict=True):
+        used.add_stance(side, ic, to)
+    arrays = [used.sf, used.si, used.ring, used.bt, used.bv, used.pf, used.pi, used.timeline.tb]
+    arrays += [used.orientation.state.q, used.orientation.state.bias]
+    used.reset()
+    assert all(a is b for a, b in zip(arrays, [used.sf, used.si, used.ring, used.bt, used.bv,
+               used.pf, used.pi, used.timeline.tb, used.orientation.state.q,
+               used.orientation.state.bias], strict=True))  # fmt: skip
+    for est in (fresh, used):
+        est.process(sig.t, sig.acc, sig.gyr)
+    got = [
+        used.stance_drop(s, a, b)
+        for s, a, b in zip(tr["side"], tr["ic_time"], tr["to_time"], strict=True)
+    ]
+    want = [
+        fresh.stance_drop(s, a, b)
+        for s, a, b in zip(tr["side"], tr["ic_time"], tr["to_time"], strict=True)
+    ]
+    np.testing.assert_array_equal(got, want)
+    mon = asym.AsymmetryMonitor()
+    vals = mon._vals
+    for s in _random_steps(np.random.default_rng(6), 40):
+        mon.add(s)
+    mon.reset()
+    assert mon._vals is vals and not mon._cnt.any() and mon.comparisons == {} and not mon.active

@@ -290,13 +290,17 @@ class AsymmetryMonitor:
         self.reset()
 
     def reset(self) -> None:
-        """Forget all steps and alert states."""
+        """Forget all steps and alert states (in place: the state arrays stay the same
+        objects, so a Pipeline holding them keeps working)."""
         n = len(METRICS)
-        self._vals = np.zeros((n, 2, self.thresholds.window))
-        self._cnt = np.zeros((n, 2), dtype=np.int64)
-        self._head = np.zeros((n, 2), dtype=np.int64)
-        self._alert = np.zeros((n + 2, 3), dtype=np.int64)
-        self._cmp = np.zeros((n, 8))
+        if not hasattr(self, "_vals"):
+            self._vals = np.zeros((n, 2, self.thresholds.window))
+            self._cnt = np.zeros((n, 2), dtype=np.int64)
+            self._head = np.zeros((n, 2), dtype=np.int64)
+            self._alert = np.zeros((n + 2, 3), dtype=np.int64)
+            self._cmp = np.zeros((n, 8))
+        for a in (self._vals, self._cnt, self._head, self._alert, self._cmp):
+            a[...] = 0
         self.active: dict[tuple[str, str], Alert] = {}
 
     @property

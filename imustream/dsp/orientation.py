@@ -63,8 +63,10 @@ class OrientationFilter:
         self.state = new_state()
 
     def reset(self) -> None:
-        """Forget the attitude and the bias estimate."""
-        self.state = new_state()
+        """Forget the attitude and the bias estimate (in place: same state arrays)."""
+        fresh = new_state()
+        s = self.state
+        s.q[:], s.bias[:], s.count[:] = fresh.q, fresh.bias, fresh.count
 
     @property
     def bias(self) -> np.ndarray:

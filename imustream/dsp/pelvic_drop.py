@@ -96,18 +96,24 @@ class PelvicDrop:
         self.reset()
 
     def reset(self) -> None:
-        """Forget attitude, calibration and history."""
+        """Forget attitude, calibration and history (in place: the state arrays stay the
+        same objects, so a Pipeline holding them keeps working)."""
+        if not hasattr(self, "sf"):
+            self.timeline = Timeline(self.fs, 3, self.keep_s)
+            self.pf = np.zeros(6)  # standing acc sum, "up" sum
+            self.pi = np.zeros(3, dtype=np.int64)  # standing flag, standing samples, "up" count
+            self.sf = np.zeros(_k.N_SF)
+            self.si = np.zeros(_k.N_SI, dtype=np.int64)
+            self.ring = np.zeros((self.n_baseline or 8, 3))
+            self.bt = np.empty(_N_BASELINES)
+            self.bv = np.zeros((_N_BASELINES, 3))
         self.orientation.reset()
-        self.timeline = Timeline(self.fs, 3, self.keep_s)
-        self.pf = np.zeros(6)  # standing acc sum, "up" sum
-        self.pi = np.zeros(3, dtype=np.int64)  # standing flag, standing samples, "up" count
+        self.timeline.meta[:] = 0
+        for a in (self.pf, self.pi, self.sf, self.si, self.ring, self.bv):
+            a[...] = 0
         self.pi[_sb.PI_STANDING] = 1
-        self.sf = np.zeros(_k.N_SF)
         self.sf[_k.SF_LAST_TO] = math.inf
-        self.si = np.zeros(_k.N_SI, dtype=np.int64)
-        self.ring = np.zeros((self.n_baseline or 8, 3))
-        self.bt = np.full(_N_BASELINES, np.nan)
-        self.bv = np.zeros((_N_BASELINES, 3))
+        self.bt[:] = np.nan
         self._m = np.empty(3)
 
     # -- input -----------------------------------------------------------------------------
