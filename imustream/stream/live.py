@@ -19,6 +19,7 @@ import numpy as np
 from ..types import Alert, Gap, SampleBlock, Step
 from .acquisition import Acquisition
 from .ring import RingBuffer
+from .session_median import HistogramMedian
 
 #: Ring buffer columns: session time, acc x/y/z (m/s^2), gyr x/y/z (rad/s).
 RING_COLUMNS = ("t", "ax", "ay", "az", "gx", "gy", "gz")
@@ -69,6 +70,13 @@ class LiveSession:
         self.gaps: deque[Gap] = deque(maxlen=256)
         self.n_steps = 0
         self.steps_by_side: dict[str, int] = {"left": 0, "right": 0}
+        # whole-session medians for the final summary, in fixed memory (0.1 ms / 0.01 deg bins)
+        self._session = {
+            "cadence": HistogramMedian(0.0, 400.0, 0.01),
+            "step_time": HistogramMedian(0.0, 5.0, 1e-4),
+            **{f"contact_{s}": HistogramMedian(0.0, 5.0, 1e-4) for s in ("left", "right")},
+            **{f"drop_{s}": HistogramMedian(-45.0, 45.0, 0.01) for s in ("left", "right")},
+        }
         self.alerts_raised = 0
         self.n_gaps = 0
         self.events = 0
@@ -140,6 +148,7 @@ class LiveSession:
             self.steps.append(step)
             self.n_steps += 1
             self.steps_by_side[step.side] = self.steps_by_side.get(step.side, 0) + 1
+            self._count_for_session(step)
             if self.on_output is not None:
                 self.on_output(step)
         for alert in result.alerts:
@@ -153,13 +162,24 @@ class LiveSession:
             else:
                 self.active_alerts.pop(key, None)
 
+    def _count_for_session(self, step: Step) -> None:
+        h = self._session
+        h["cadence"].add(step.cadence)
+        h["step_time"].add(step.step_time)
+        if step.side in ("left", "right"):
+            h[f"contact_{step.side}"].add(step.contact_time)
+            h[f"drop_{step.side}"].add(step.pelvic_drop_deg)
+
     def metrics(self, window_s: float = 15.0) -> dict[str, float]:
         """Running metrics over the steps of the last ``window_s`` session seconds (at most the
-        ``keep_steps`` most recent).
+        ``keep_steps`` most recent); ``window_s=math.inf`` gives the whole session (medians
+        from fixed-memory histograms, within 0.1 ms / 0.01 deg / 0.01 steps/min of exact).
 
         Keys: ``cadence`` (steps/min), ``contact_left`` / ``contact_right`` (ms),
         ``drop_left`` / ``drop_right`` (deg), ``steps`` (count in the window); NaN if unknown.
         """
+        if math.isinf(window_s):
+            return self._session_metrics()
         recent = [s for s in self.steps if s.ic_time >= self.session_time - window_s]
         out = {"steps": float(len(recent))}
 
@@ -175,4 +195,15 @@ class LiveSession:
             mine = [s for s in recent if s.side == side]
             out[f"contact_{side}"] = 1000.0 * median([s.contact_time for s in mine])
             out[f"drop_{side}"] = median([s.pelvic_drop_deg for s in mine])
+        return out
+
+    def _session_metrics(self) -> dict[str, float]:
+        h = self._session
+        out = {"steps": float(self.n_steps), "cadence": h["cadence"].median()}
+        if math.isnan(out["cadence"]):
+            step_time = h["step_time"].median()
+            out["cadence"] = 60.0 / step_time if step_time > 0 else math.nan
+        for side in ("left", "right"):
+            out[f"contact_{side}"] = 1000.0 * h[f"contact_{side}"].median()
+            out[f"drop_{side}"] = h[f"drop_{side}"].median()
         return out
