@@ -283,7 +283,8 @@ def run_soak(
     ``on_sample(result)`` is called after each RSS sample (e.g. to take memory snapshots).
     """
     from imustream.ble.simulated import simulated_setup
-    from imustream.cli._live import LiveWorker, RecordingControl, ble_source
+    from imustream.cli._live import LiveWorker, ble_source
+    from imustream.cli._recording import RecordingControl
     from imustream.viz.feed import LiveFeed
 
     workdir = Path(workdir or tempfile.mkdtemp(prefix="imustream-soak-"))
@@ -308,8 +309,7 @@ def run_soak(
         stop_after=duration,
     )
     ble = source.extra["ble"]
-    # session origin: now on the BLE loop's clock (virtual, starts at 0; t0_ns = 0 would read
-    # as "unset" in the offline tools, so never 0)
+    # session origin: now on the BLE loop's clock (virtual, starts at 0)
     source = dataclasses.replace(source, origin_ns=max(1, ble.now_ns()))
     feed = LiveFeed(SENSORS, keep_s=30.0, max_rate_hz=rate, keep_records=keep_records)
     worker = LiveWorker(source, feed)

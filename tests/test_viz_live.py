@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from imustream import open_session
-from imustream.cli._live import LiveWorker, RecordingControl, simulated_source
+from imustream.cli._live import LiveWorker, simulated_source
+from imustream.cli._recording import RecordingControl
 from imustream.errors import ConfigError
 from imustream.types import Marker
 from imustream.viz.feed import LiveFeed

@@ -21,7 +21,7 @@ from ..errors import ConfigError
 from ..types import Gap, Marker, StateChange
 from ._session import record_item
 
-__all__ = ["LiveSource", "LiveWorker", "RecordingControl", "ble_source", "replay_source"]
+__all__ = ["LiveSource", "LiveWorker", "ble_source", "replay_source"]
 
 #: firmware profile of the simulated sensors (offers 208 and 416 Hz)
 SIM_PROFILE = "movesense-imu6"
@@ -178,57 +178,6 @@ def replay_source(path: Path, speed: float | None) -> LiveSource:
         description=f"replay: {path.name}",
         origin_ns=acq.origin_ns,
     )
-
-
-class RecordingControl:
-    """Starts/stops an io.Recorder on the GUI's record button; converts to HDF5 on stop."""
-
-    def __init__(self, worker: LiveWorker, header: dict, directory: Path) -> None:
-        self.worker = worker
-        self.header = header
-        self.directory = directory
-        self.recorder = None
-        self.converted: list[Path] = []
-        self.errors: list[str] = []
-        self._threads: list[threading.Thread] = []
-
-    def toggle(self, on: bool) -> None:
-        """Record button callback (GUI thread): never blocks on disk."""
-        from ..io.recorder import Recorder
-
-        if on and self.recorder is None:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            stamp = time.strftime("%Y%m%d-%H%M%S")
-            from ._session import session_header
-
-            extra = {k: v for k, v in self.header.items() if k not in ("sensors", "sensor_info")}
-            header = session_header(
-                self.header["sensor_info"], t0_ns=self.worker.acq.origin_ns or 0, extra=extra
-            )
-            self.recorder = Recorder(self.directory / f"session-{stamp}.imulog", header).start()
-            self.worker.set_recorder(self.recorder)
-        elif not on and self.recorder is not None:
-            rec, self.recorder = self.recorder, None
-            self.worker.set_recorder(None)
-            t = threading.Thread(target=self._finish, args=(rec,), name="imustream-convert")
-            t.start()
-            self._threads.append(t)
-
-    def _finish(self, rec) -> None:
-        from ..io.convert import convert
-
-        rec.stop()
-        try:
-            self.converted.append(convert(rec.path).h5_path)
-        except Exception as exc:  # reported at exit; the log stays on disk for `recover`
-            self.errors.append(f"{rec.path}: {exc}")
-
-    def close(self) -> None:
-        """Stop a running recording and wait for conversions."""
-        if self.recorder is not None:
-            self.toggle(False)
-        for t in self._threads:
-            t.join()
 
 
 class LiveWorker:

@@ -14,11 +14,13 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import RecordingError
 from ..types import StateChange
-from ._live import RecordingControl as _LiveRecordingControl
+
+if TYPE_CHECKING:
+    from ._live import LiveWorker
 
 __all__ = ["PendingRecorder", "RecordingControl", "open_recording"]
 
@@ -129,9 +131,21 @@ def open_recording(path: Path, acquisition: Any, header: Any) -> Any:
     return Recorder(path, header(int(acquisition.origin_ns))).start()
 
 
-class RecordingControl(_LiveRecordingControl):
-    """The record button's control (see ``cli._live.RecordingControl``): recordings take the
-    live acquisition's session origin, also when the button is pressed before data arrive."""
+class RecordingControl:
+    """Starts/stops a recording on the GUI's record button; converts it to HDF5 on stop.
+
+    Recordings take the live acquisition's session origin, also when the button is pressed
+    before data arrive (the log then opens at the first timed item).
+    """
+
+    def __init__(self, worker: LiveWorker, header: dict, directory: Path) -> None:
+        self.worker = worker
+        self.header = header
+        self.directory = directory
+        self.recorder = None
+        self.converted: list[Path] = []
+        self.errors: list[str] = []
+        self._threads: list[threading.Thread] = []
 
     def toggle(self, on: bool) -> None:
         """Record button callback (GUI thread): never blocks on disk."""
@@ -148,13 +162,30 @@ class RecordingControl(_LiveRecordingControl):
             path = self.directory / f"session-{stamp}.imulog"
             self.recorder = open_recording(path, self.worker.acq, header)
             self.worker.set_recorder(self.recorder)
-        else:
-            super().toggle(on)
+        elif not on and self.recorder is not None:
+            rec, self.recorder = self.recorder, None
+            self.worker.set_recorder(None)
+            t = threading.Thread(target=self._finish, args=(rec,), name="imustream-convert")
+            t.start()
+            self._threads.append(t)
 
     def _finish(self, rec: Any) -> None:
+        from ..io.convert import convert
+
         if isinstance(rec, PendingRecorder) and not rec.started:
             rec.stop()
             why = rec.error or "no data arrived while recording; nothing was written"
             self.errors.append(f"{rec.path}: {why}")
             return
-        super()._finish(rec)
+        rec.stop()
+        try:
+            self.converted.append(convert(rec.path).h5_path)
+        except Exception as exc:  # reported at exit; the log stays on disk for `recover`
+            self.errors.append(f"{rec.path}: {exc}")
+
+    def close(self) -> None:
+        """Stop a running recording and wait for conversions."""
+        if self.recorder is not None:
+            self.toggle(False)
+        for t in self._threads:
+            t.join()
