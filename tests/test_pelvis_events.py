@@ -484,3 +484,89 @@ def test_gyro_keeps_ics_through_a_fast_reorientation(mobgap):
             assert same >= floor and len(got) == len(ref)
         else:
             assert same <= 0.9  # measured 0.737
+
+
+@pytest.mark.parametrize(
+    "fs, kw", [(200.0, {}), (100.0, {"cal_ics_walk": 4, "use_gyro": False, "sides": False})]
+)
+def test_flat_params_and_state_buffers_round_trip(fs, kw):
+    """The flat parameter buffer rebuilds the same PelvisParams inside numba, and the state
+    NamedTuple is made of views of the two flat state buffers (same shapes as new_state)."""
+    p = kernel.make_params(fs, **kw)
+    q = kernel._params(kernel.params_buffer(p))
+    for name in kernel.PelvisParams._fields:
+        a, b = getattr(p, name), getattr(q, name)
+        if isinstance(a, np.ndarray):
+            assert a.shape == b.shape and np.array_equal(a, b), name
+        else:
+            assert a == b and type(a) is type(b), name
+    fb, ib, st = kernel.state_buffers(p)
+    ref = kernel.new_state(p)
+    for name in kernel.PelvisState._fields:
+        view = getattr(st, name)
+        assert view.shape == getattr(ref, name).shape and view.dtype == getattr(ref, name).dtype
+        view.flat[-1] = 7
+        assert np.shares_memory(view, fb if view.dtype == np.float64 else ib), name
+    assert np.count_nonzero(fb) + np.count_nonzero(ib) == len(kernel.PelvisState._fields)
+    with pytest.raises(ValueError, match="arm_timeout"):
+        kernel.params_buffer(p._replace(arm_timeout=10.5))
+
+
+def test_flat_kernel_equals_namedtuple_kernel():
+    """pelvis_events_flat (what the detector calls) == pelvis_events on NamedTuples, chunked."""
+    from imustream.sim import simulate
+
+    pel = simulate("symmetric-runner", duration=30.0, fs=200.0, seed=5).sensors["pelvis"]
+    acc, gyr = np.ascontiguousarray(pel.acc), np.ascontiguousarray(pel.gyr)
+    p = kernel.make_params(200.0)
+    st = kernel.new_state(p)
+    pb = kernel.params_buffer(p)
+    fb, ib, _ = kernel.state_buffers(p)
+    cap = 2 * 97 + kernel.QUEUE
+    out = (np.empty(cap, np.int64), np.empty(cap), np.empty(cap, np.int64), np.empty(cap, np.int64))
+    oi, ox = np.empty((3, cap), np.int64), np.empty(cap)
+    ref, got = [], []
+    for i in range(0, len(acc), 97):
+        m = kernel.pelvis_events(p, st, acc[i : i + 97], gyr[i : i + 97], *out)
+        ref += list(zip(out[0][:m], out[1][:m], out[2][:m], out[3][:m], strict=True))
+        m = kernel.pelvis_events_flat(pb, fb, ib, acc[i : i + 97], gyr[i : i + 97], oi, ox)
+        got += list(zip(oi[0, :m], ox[:m], oi[1, :m], oi[2, :m], strict=True))
+    m = kernel.pelvis_flush(p, st, *out)
+    ref += list(zip(out[0][:m], out[1][:m], out[2][:m], out[3][:m], strict=True))
+    m = kernel.pelvis_flush_flat(pb, fb, ib, oi, ox)
+    got += list(zip(oi[0, :m], ox[:m], oi[1, :m], oi[2, :m], strict=True))
+    assert len(ref) > 100 and got == ref
+
+
+def test_input_layouts_and_a_rejected_block_change_nothing():
+    """float32 / strided / Fortran inputs give the same events as C float64 without being
+    modified; a block with NaN/inf is rejected whole (the state does not move), so the
+    stream continues exactly as if it had never been offered."""
+    from imustream.sim import simulate
+
+    pel = simulate("symmetric-runner", duration=30.0, fs=200.0, seed=6).sensors["pelvis"]
+    acc, gyr = np.ascontiguousarray(pel.acc), np.ascontiguousarray(pel.gyr)
+    ref = _run(PelvisEventDetector(200.0), acc, gyr)
+    assert len(ref) > 50
+    wide = np.zeros((len(acc), 6))
+    wide[:, ::2] = acc
+    for a in (np.asfortranarray(acc), wide[:, ::2]):
+        before = a.copy()
+        assert _run(PelvisEventDetector(200.0), a, np.asfortranarray(gyr)) == ref
+        assert np.array_equal(a, before)
+    a32 = acc.astype(np.float32)
+    ref32 = _run(PelvisEventDetector(200.0), a32.astype(np.float64), gyr)
+    assert _run(PelvisEventDetector(200.0), a32, gyr) == ref32
+    det = PelvisEventDetector(200.0)
+    got = det.process(acc[:3000], gyr[:3000])
+    bad = acc[3000:3064].copy()
+    bad[10, 1] = np.inf
+    with pytest.raises(ValueError, match="acc contains NaN"):
+        det.process(bad, gyr[3000:3064])
+    bad_g = gyr[3000:3064].copy()
+    bad_g[63, 2] = np.nan
+    with pytest.raises(ValueError, match="gyr contains NaN"):
+        det.process(acc[3000:3064], bad_g)
+    assert det.samples_seen == 3000
+    got += det.process(acc[3000:], gyr[3000:]) + det.flush()
+    assert got == ref

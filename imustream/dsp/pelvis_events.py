@@ -52,11 +52,17 @@ class PelvisEventDetector:
         self.missing_acc_axes = tuple(sorted(set(missing_acc_axes)))
         params.setdefault("sides", not self.missing_acc_axes)
         self.params = _k.make_params(self.fs, **params)
-        self._state = _k.new_state(self.params)
+        # the kernel runs on flat buffers: the params, and the state (self._state's arrays
+        # are views of _fb, _ib), so that a call unboxes a few arrays, not two NamedTuples
+        self._pb = _k.params_buffer(self.params)
+        self._fb, self._ib, self._state = _k.state_buffers(self.params)
+        self._missing = list(self.missing_acc_axes)
+        self._grow(2 * 256 + _k.QUEUE)
 
     def reset(self) -> None:
         """Forget everything (gravity, forward, filters, side sequence); indices restart."""
-        self._state = _k.new_state(self.params)
+        self._fb[:] = 0.0  # a fresh state is all zeros
+        self._ib[:] = 0
 
     @property
     def samples_seen(self) -> int:
@@ -75,47 +81,47 @@ class PelvisEventDetector:
         gyr : array_like, shape (n, 3), or None
             Angular rate in rad/s, checked when given (required if ``has_gyr``).
         """
-        a = np.array(acc, dtype=np.float64, copy=True)
+        if self._missing:
+            a = np.array(acc, dtype=np.float64, copy=True, order="C")
+        else:  # the kernel only reads it: no copy when it is C-contiguous float64 already
+            a = np.ascontiguousarray(acc, dtype=np.float64)
         if a.ndim != 2 or a.shape[1] != 3:
             raise ValueError(f"acc must have shape (n, 3), got {np.shape(acc)}")
-        if self.missing_acc_axes:
-            a[:, list(self.missing_acc_axes)] = 0.0
-        if not np.isfinite(a).all():
-            raise ValueError(
-                "acc contains NaN or inf outside missing_acc_axes; split the stream at gaps"
-            )
-        if gyr is None and self.has_gyr:
-            raise ValueError("gyr is None but the detector was made with has_gyr=True")
+        if self._missing:
+            a[:, self._missing] = 0.0
         g = _NO_GYR
-        if gyr is not None:
+        if gyr is None:
+            if self.has_gyr:
+                raise ValueError("gyr is None but the detector was made with has_gyr=True")
+        else:
             g = np.ascontiguousarray(gyr, dtype=np.float64)
             if g.shape != a.shape:
                 raise ValueError(f"gyr must have shape {a.shape}, got {np.shape(gyr)}")
-            if not np.isfinite(g).all():
-                raise ValueError("gyr contains NaN or inf; split the stream at gaps")
-        cap = 2 * a.shape[0] + _k.QUEUE
-        out = self._out(cap)
-        m = _k.pelvis_events(self.params, self._state, a, g, *out)
-        return self._events(out, m)
+        if 2 * a.shape[0] + _k.QUEUE > self._out_idx.shape[0]:
+            self._grow(2 * a.shape[0] + _k.QUEUE)
+        m = _k.pelvis_events_flat(self._pb, self._fb, self._ib, a, g, self._out_i, self._out_idx)
+        if m < 0:  # nothing was fed
+            if m == -1:
+                raise ValueError(
+                    "acc contains NaN or inf outside missing_acc_axes; split the stream at gaps"
+                )
+            raise ValueError("gyr contains NaN or inf; split the stream at gaps")
+        return self._events(m) if m else []
 
     def flush(self) -> list[tuple[str, float, str | None, int]]:
         """Emit events still held back (end of a recording); sides None if not learnt yet."""
-        out = self._out(_k.QUEUE)
-        return self._events(out, _k.pelvis_flush(self.params, self._state, *out))
-
-    @staticmethod
-    def _out(cap: int):
-        return (
-            np.empty(cap, dtype=np.int64),
-            np.empty(cap),
-            np.empty(cap, dtype=np.int64),
-            np.empty(cap, dtype=np.int64),
+        return self._events(
+            _k.pelvis_flush_flat(self._pb, self._fb, self._ib, self._out_i, self._out_idx)
         )
 
-    @staticmethod
-    def _events(out, m: int) -> list[tuple[str, float, str | None, int]]:
-        kind, idx, side, emit = out
+    def _grow(self, cap: int) -> None:
+        """Output buffers (reused by every call): kind, side, emitted index; sample index."""
+        self._out_i = np.empty((3, cap), dtype=np.int64)
+        self._out_idx = np.empty(cap)
+
+    def _events(self, m: int) -> list[tuple[str, float, str | None, int]]:
+        kind, side, emit = self._out_i[:, :m].tolist()
+        idx = self._out_idx[:m].tolist()
         return [
-            (_KIND[int(kind[j])], float(idx[j]), _SIDE[int(side[j])], int(emit[j]))
-            for j in range(m)
+            (_KIND[k], x, _SIDE[s], e) for k, x, s, e in zip(kind, idx, side, emit, strict=True)
         ]

@@ -190,6 +190,83 @@ def new_state(p: PelvisParams) -> PelvisState:
     )
 
 
+# Flat buffers for the per-call wrappers (:func:`pelvis_events_flat`): numba unboxes a
+# NamedTuple of arrays field by field on every call (microseconds), a flat array once.
+_P_SCALARS = tuple(f for f in PelvisParams._fields if not f.startswith("sos_"))
+_P_INTS = ("grav_window", "ring", "pre_start", "pre_end", "cal_window", "max_hold")
+_P_INTS += ("bout_gap", "arm_timeout", "cal_ics", "cal_ics_walk")
+_P_SOS = len(_P_SCALARS)  # then the section counts of sos_seg, sos_fast, sos_slow, then them
+
+
+def params_buffer(p: PelvisParams) -> np.ndarray:
+    """``p`` as one float64 array (what :func:`pelvis_events_flat` takes)."""
+    for name in _P_INTS:
+        v = getattr(p, name)
+        if v != int(v):
+            raise ValueError(f"PelvisParams.{name} must be a whole number of samples, got {v!r}")
+    head = [float(getattr(p, f)) for f in _P_SCALARS]
+    head += [p.sos_seg.shape[0], p.sos_fast.shape[0], p.sos_slow.shape[0]]
+    sos = [
+        np.ascontiguousarray(s, dtype=np.float64).ravel()
+        for s in (p.sos_seg, p.sos_fast, p.sos_slow)
+    ]
+    return np.concatenate([np.array(head, dtype=np.float64), *sos])
+
+
+def _state_sizes(p: PelvisParams) -> tuple[int, int]:
+    n_z = 2 * (p.sos_seg.shape[0] + p.sos_fast.shape[0] + p.sos_slow.shape[0])
+    return _N_F + n_z + 3 * p.ring + 4 * QUEUE, _N_I + QUEUE + CAL_QUEUE
+
+
+def state_buffers(p: PelvisParams) -> tuple[np.ndarray, np.ndarray, PelvisState]:
+    """A fresh state as a float64 and an int64 buffer, and a :class:`PelvisState` of views
+    of them (what :func:`pelvis_events` would be given). All zeros: reset by filling 0."""
+    nf, ni = _state_sizes(p)
+    fb = np.zeros(nf)
+    ib = np.zeros(ni, dtype=np.int64)
+    return fb, ib, _state_views(fb, ib, p.ring, p.sos_seg.shape[0], p.sos_fast.shape[0])
+
+
+@njit(cache=True, nogil=True)
+def _state_views(fb, ib, ring, ns_seg, ns_fast):
+    o1 = _N_F + 2 * ns_seg
+    o2 = o1 + 2 * ns_fast
+    o3 = fb.shape[0] - 4 * QUEUE - 3 * ring
+    o4 = o3 + 3 * ring
+    return PelvisState(
+        fb[:_N_F],
+        ib[:_N_I],
+        fb[_N_F:o1].reshape((1, ns_seg, 2)),
+        fb[o1:o2].reshape((1, ns_fast, 2)),
+        fb[o2:o3].reshape((1, (o3 - o2) // 2, 2)),
+        fb[o3:o4].reshape((ring, 3)),
+        ib[_N_I : _N_I + QUEUE],
+        fb[o4 : o4 + QUEUE],
+        fb[o4 + QUEUE :].reshape((QUEUE, 3)),
+        ib[_N_I + QUEUE :],
+    )
+
+
+@njit(cache=True, nogil=True)
+def _params(pb):
+    n0 = int(pb[_P_SOS])
+    n1 = int(pb[_P_SOS + 1])
+    n2 = int(pb[_P_SOS + 2])
+    o = _P_SOS + 3
+    sos_seg = pb[o : o + 6 * n0].reshape((n0, 6))
+    o += 6 * n0
+    sos_fast = pb[o : o + 6 * n1].reshape((n1, 6))
+    o += 6 * n1
+    sos_slow = pb[o : o + 6 * n2].reshape((n2, 6))
+    # the scalars in PelvisParams field order (fs, then from gd_fast on)
+    return PelvisParams(
+        pb[0], sos_seg, sos_fast, sos_slow, pb[1], pb[2], int(pb[3]), pb[4], int(pb[5]),
+        int(pb[6]), int(pb[7]), int(pb[8]), int(pb[9]), int(pb[10]), int(pb[11]), pb[12],
+        pb[13], pb[14], pb[15], pb[16], pb[17], int(pb[18]), int(pb[19]), pb[20],
+        pb[21] != 0.0, pb[22] != 0.0,
+    )  # fmt: skip
+
+
 @njit(cache=True, nogil=True)
 def _peak_offset(y0: float, y1: float, y2: float) -> float:
     """Sub-sample offset in [-0.5, 0.5] of the extremum of a parabola through 3 samples."""
@@ -530,3 +607,47 @@ def pelvis_flush(
         st, p, st.i[_I_N], lat[0], lat[1], lat[2], known, True,
         out_kind, out_idx, out_side, out_emit, 0,
     )  # fmt: skip
+
+
+@njit(cache=True, nogil=True)
+def _nonfinite(x):
+    z = 0.0
+    for k in range(x.shape[0]):
+        for c in range(x.shape[1]):
+            z += x[k, c] * 0.0  # NaN for NaN or inf
+    return z != 0.0
+
+
+@njit(cache=True, nogil=True)
+def pelvis_events_flat(
+    pb: np.ndarray,
+    fb: np.ndarray,
+    ib: np.ndarray,
+    acc: np.ndarray,
+    gyr: np.ndarray,
+    out_i: np.ndarray,
+    out_idx: np.ndarray,
+) -> int:
+    """:func:`pelvis_events` on flat buffers (:func:`params_buffer`, :func:`state_buffers`).
+
+    ``out_i`` (3, cap) int64 receives kind, side and emitted index, ``out_idx`` (cap,) the
+    sample index. Returns the event count, or -1 if ``acc`` / -2 if ``gyr`` holds NaN or inf
+    (then nothing was fed).
+    """
+    if _nonfinite(acc):
+        return -1
+    if _nonfinite(gyr):
+        return -2
+    p = _params(pb)
+    st = _state_views(fb, ib, p.ring, p.sos_seg.shape[0], p.sos_fast.shape[0])
+    return pelvis_events(p, st, acc, gyr, out_i[0], out_idx, out_i[1], out_i[2])
+
+
+@njit(cache=True, nogil=True)
+def pelvis_flush_flat(
+    pb: np.ndarray, fb: np.ndarray, ib: np.ndarray, out_i: np.ndarray, out_idx: np.ndarray
+) -> int:
+    """:func:`pelvis_flush` on flat buffers (see :func:`pelvis_events_flat`)."""
+    p = _params(pb)
+    st = _state_views(fb, ib, p.ring, p.sos_seg.shape[0], p.sos_fast.shape[0])
+    return pelvis_flush(p, st, out_i[0], out_idx, out_i[1], out_i[2])
