@@ -570,3 +570,11 @@ def test_input_layouts_and_a_rejected_block_change_nothing():
     assert det.samples_seen == 3000
     got += det.process(acc[3000:], gyr[3000:]) + det.flush()
     assert got == ref
+
+
+def test_cached_filter_design_is_not_shared():
+    """The Butterworth designs are cached, but each detector gets its own arrays."""
+    p, q = kernel.make_params(200.0), kernel.make_params(200.0)
+    assert np.array_equal(p.sos_seg, ss.butter(2, 4.0, fs=200.0, output="sos"))
+    p.sos_seg[0, 0] = 99.0
+    assert q.sos_seg[0, 0] != 99.0 and kernel.make_params(200.0).sos_seg[0, 0] != 99.0
