@@ -550,7 +550,9 @@ def test_input_layouts_and_a_rejected_block_change_nothing():
     assert len(ref) > 50
     wide = np.zeros((len(acc), 6))
     wide[:, ::2] = acc
-    for a in (np.asfortranarray(acc), wide[:, ::2]):
+    frozen = acc.copy()
+    frozen.flags.writeable = False  # e.g. a view of a received packet buffer
+    for a in (np.asfortranarray(acc), wide[:, ::2], frozen):
         before = a.copy()
         assert _run(PelvisEventDetector(200.0), a, np.asfortranarray(gyr)) == ref
         assert np.array_equal(a, before)
