@@ -182,3 +182,47 @@ def test_pelvis_without_gyro_gives_the_detectors_events(run):
     np.testing.assert_allclose([t for _, t, _ in got], [t for _, t, _ in ref], atol=1e-9)
     assert len(out.steps) > 30
     assert all(math.isnan(s.pelvic_drop_deg) for s in out.steps)
+
+
+def test_pelvis_stage_rejects_nan_and_feeds_nothing(run):
+    """A non-finite block raises and leaves the state as it was (then same events)."""
+    sig = run.sensors["pelvis"]
+    det = PelvisEventDetector(FS)
+    want = [(e[0], e[1], e[2]) for e in det.process(sig.acc, sig.gyr) + det.flush()]
+    stage = PelvisEventStage(FS)
+    got = []
+    for sl in (slice(0, 1000), slice(1000, sig.n)):
+        for where in ("acc", "gyr"):
+            arrays = {"acc": sig.acc[sl].copy(), "gyr": sig.gyr[sl].copy()}
+            arrays[where][7, 1] = np.nan
+            with pytest.raises(ValueError, match=f"{where} contains NaN"):
+                stage.process(arrays["acc"], arrays["gyr"])
+        m = stage.process(np.ascontiguousarray(sig.acc[sl]), np.ascontiguousarray(sig.gyr[sl]))
+        got += [(int(stage.kind[j]), float(stage.idx[j]), int(stage.side[j])) for j in range(m)]
+    m = stage.flush()
+    got += [(int(stage.kind[j]), float(stage.idx[j]), int(stage.side[j])) for j in range(m)]
+    codes = {"ic": 0, "to": 1, "left": 0, "right": 1, None: -1}
+    assert got == [(codes[k], x, codes[s]) for k, x, s in want]
+    assert len(got) > 40
+
+
+def test_pelvis_event_batch_changes_only_emission_times(run):
+    """Per-block pelvis events (pelvis_event_batch=1) and the batched default: same output."""
+    outs = []
+    for batch in (1, 256):
+        pipe = Pipeline(dict.fromkeys(run.sensors, FS), pelvis_event_batch=batch)
+        out = PipelineOutput()
+        for i in range(0, run.sensors["pelvis"].n, 64):
+            for name, sig in run.sensors.items():
+                sl = slice(i, min(i + 64, sig.n))
+                if sl.start < sl.stop:
+                    blk = SampleBlock(sig.acc[sl], sig.gyr[sl], sensor=name, t_session=sig.t[sl])
+                    out.extend(pipe.process(blk))
+        out.extend(pipe.finish())
+        outs.append(out)
+    per_block, batched = outs
+    key = sorted((e.sensor, type(e).__name__, e.side, e.time) for e in per_block.events)
+    assert key == sorted((e.sensor, type(e).__name__, e.side, e.time) for e in batched.events)
+    assert any(e.sensor == "pelvis" for e in per_block.events)
+    assert repr(per_block.steps) == repr(batched.steps)  # NaN fields: compare their text
+    assert len(per_block.steps) > 30

@@ -3,14 +3,15 @@
 :class:`~imustream.dsp.shoe_events.ShoeEventDetector` validates and copies every block and
 builds a list of tuples around one kernel call; the Pipeline has validated its blocks already
 (shape, NaN/inf), so :class:`ShoeEventStage` calls that kernel itself with the same parameters
-and state into output arrays allocated once (identical events, tested). The pelvis detector
-combines kernels in Python, so :class:`PelvisEventStage` runs the detector class itself.
+and state into output arrays allocated once (identical events, tested); likewise
+:class:`PelvisEventStage` with the pelvis detector's flat-buffer kernel entry.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .kernels import pelvis_events as _pk
 from .kernels import sensor_block as _sb
 from .kernels import shoe_events as _sk
 from .kernels import timeline as _tl
@@ -22,7 +23,7 @@ IC = _sk.IC
 TO = _sk.TO
 SIDE_LEFT = 0
 SIDE_RIGHT = 1
-_SIDE_CODE = {"left": SIDE_LEFT, "right": SIDE_RIGHT, None: -1}
+_NO_GYR = np.zeros((0, 3))
 
 
 class _Outputs:
@@ -86,35 +87,44 @@ class ShoeEventStage(_Outputs):
 class PelvisEventStage(_Outputs):
     """The pelvis detector's events in the same arrays as :class:`ShoeEventStage`.
 
-    Runs :class:`~imustream.dsp.pelvis_events.PelvisEventDetector` itself (not its kernel): the
-    detector combines more than one kernel in Python, so the Pipeline follows whatever it
-    does. ``side[j]`` is ``SIDE_LEFT``, ``SIDE_RIGHT`` or ``-1`` (unknown).
+    Calls the kernel entry of :class:`~imustream.dsp.pelvis_events.PelvisEventDetector`
+    (:func:`~imustream.dsp.kernels.pelvis_events.pelvis_events_flat`) with the same parameters
+    and state layout, writing straight into this stage's arrays (identical events, tested).
+    ``side[j]`` is ``SIDE_LEFT``, ``SIDE_RIGHT`` or ``-1`` (unknown).
     """
 
     def __init__(self, fs: float, has_gyr: bool = True) -> None:
-        from .pelvis_events import PelvisEventDetector
-
         self.has_gyr = bool(has_gyr)
-        self.detector = PelvisEventDetector(float(fs), has_gyr=self.has_gyr)
-        super().__init__(64)
+        self.params = _pk.make_params(float(fs))  # PelvisEventDetector(fs)'s parameters
+        self.pb = _pk.params_buffer(self.params)
+        self.fb, self.ib, self.state = _pk.state_buffers(self.params)
+        super().__init__(2 * 64 + _pk.QUEUE)
+
+    def resize(self, cap: int) -> None:
+        # kind, side and emitted index are rows of the kernel's (3, cap) int64 output
+        self.out_i = np.empty((3, cap), dtype=np.int64)
+        self.kind, self.side, self.emit = self.out_i
+        self.idx = np.empty(cap)
+        self.times = np.empty((cap, 2))
 
     def reset(self) -> None:
         """Forget everything; sample indices restart at 0."""
-        self.detector.reset()
+        self.fb[:] = 0.0  # a fresh state is all zeros
+        self.ib[:] = 0
 
     def process(self, acc: np.ndarray, gyr: np.ndarray) -> int:
-        """Feed finite ``acc``, ``gyr`` (n, 3) (``gyr`` unused without a gyro); return the count."""
-        return self._store(self.detector.process(acc, gyr if self.has_gyr else None))
+        """Feed finite, C-contiguous float64 ``acc``, ``gyr`` (n, 3) (``gyr`` unused without a
+        gyro); return the event count."""
+        need = 2 * acc.shape[0] + _pk.QUEUE
+        if need > self.idx.shape[0]:
+            self.room(need)
+        g = gyr if self.has_gyr else _NO_GYR
+        m = _pk.pelvis_events_flat(self.pb, self.fb, self.ib, acc, g, self.out_i, self.idx)
+        if m < 0:  # the Pipeline checks its blocks first: nothing was fed
+            raise ValueError(f"{'acc' if m == -1 else 'gyr'} contains NaN or inf")
+        return m
 
     def flush(self) -> int:
         """End of stream: every held-back event (sides unknown if forward was not learnt)."""
-        return self._store(self.detector.flush())
-
-    def _store(self, events: list[tuple[str, float, str | None, int]]) -> int:
-        self.room(len(events))
-        for j, (kind, idx, side, emit) in enumerate(events):
-            self.kind[j] = IC if kind == "ic" else TO
-            self.idx[j] = idx
-            self.side[j] = _SIDE_CODE[side]
-            self.emit[j] = emit
-        return len(events)
+        self.room(_pk.QUEUE)
+        return _pk.pelvis_flush_flat(self.pb, self.fb, self.ib, self.out_i, self.idx)
