@@ -120,7 +120,7 @@ def _stage_shares(blocks, **kw) -> tuple[dict[str, float], float]:
     )
     clock.wrap(step_shim, "complete_step", "per-step kernel (pelvic drop, impact, asymmetry)")
     pipeline_module._sb, pipeline_module._sm = shim, step_shim
-    clock.wrap(pipe._by_name["pelvis"].detector, "process", "pelvis events (PelvisEventDetector)")
+    clock.wrap(pipe._by_name["pelvis"].detector, "process", "pelvis events (pelvis kernel)")
     clock.wrap(pipe, "_emit_events", "event records (+ step assembly input)")
     clock.wrap(pipe.assembler, "advance", "step assembly")
     clock.wrap(pipe.assembler, "finish", "step assembly")
