@@ -17,7 +17,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from imustream.ble.simulated import simulated_setup
-from imustream.ble.thread import BleThread
 from imustream.stream.acquisition import Acquisition
 from imustream.types import Gap, LinkState, StateChange
 
@@ -29,14 +28,7 @@ def collect(
     setup = simulated_setup(
         scenario, duration=duration + 10, seed=seed, backend=backend, assignment=assignment
     )
-    ble = BleThread(
-        setup.targets,
-        setup.backend,
-        speed=math.inf,
-        setup=setup.setup,
-        teardown=setup.teardown,
-        stop_after=duration,
-    )
+    ble = setup.ble_thread(math.inf, stop_after=duration)
     wall = time.perf_counter()
     items = ble.collect()
     wall = time.perf_counter() - wall
@@ -121,14 +113,7 @@ def bench_live_latency(seconds: float = 10.0) -> None:
     from imustream.stream.live import LiveSession
 
     setup = simulated_setup("symmetric-runner", duration=seconds + 10)
-    ble = BleThread(
-        setup.targets,
-        setup.backend,
-        speed=1.0,
-        setup=setup.setup,
-        teardown=setup.teardown,
-        stop_after=seconds,
-    )
+    ble = setup.ble_thread(1.0, stop_after=seconds)
     lat = []
     session = LiveSession(Acquisition(setup.profiles, setup.rates, origin_ns=0))
     ble.start()

@@ -11,7 +11,6 @@ import pytest
 
 from imustream.ble.notify_queue import NotificationQueue, QueueOverflow
 from imustream.ble.simulated import simulated_setup
-from imustream.ble.thread import BleThread
 from imustream.types import LinkState, StateChange
 
 
@@ -63,15 +62,7 @@ def test_bad_bounds_are_refused():
 
 def _ble(duration: float, **kw) -> tuple:
     sim = simulated_setup("symmetric-runner", duration=duration + 5, seed=1)
-    ble = BleThread(
-        sim.targets,
-        sim.backend,
-        speed=math.inf,
-        setup=sim.setup,
-        teardown=sim.teardown,
-        stop_after=duration,
-        **kw,
-    )
+    ble = sim.ble_thread(math.inf, stop_after=duration, **kw)
     return sim, ble
 
 

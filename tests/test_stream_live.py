@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from imustream.ble.simulated import simulated_setup
-from imustream.ble.thread import BleThread
 from imustream.dsp.pipeline import Pipeline
 from imustream.stream.acquisition import Acquisition
 from imustream.stream.live import LiveSession
@@ -19,14 +18,7 @@ from imustream.stream.session_median import HistogramMedian
 
 def test_live_session_keeps_the_newest_steps_and_counts_all():
     sim = simulated_setup("flaky-connection", duration=35.0, seed=2)
-    ble = BleThread(
-        sim.targets,
-        sim.backend,
-        speed=math.inf,
-        setup=sim.setup,
-        teardown=sim.teardown,
-        stop_after=30.0,
-    )
+    ble = sim.ble_thread(math.inf, stop_after=30.0)
     items = ble.collect(timeout=60)
     acq = Acquisition(sim.profiles, sim.rates, origin_ns=1)
     session = LiveSession(acq, Pipeline(sim.rates), keep_steps=8)

@@ -37,6 +37,24 @@ class SimulatedSetup:
     profiles: dict[str, Any]
     run: Any = None  # the SimRun at the first rate (truth for reports)
 
+    def ble_thread(self, speed: float | None, stop_after: float | None = None, **kw: Any) -> Any:
+        """A :class:`~imustream.ble.thread.BleThread` over these devices (not started).
+
+        ``speed`` as for ``BleThread`` (``math.inf`` = unpaced virtual clock); other keywords
+        (``queue_size``, ``hold_at``, ``link_options``) are passed on.
+        """
+        from .thread import BleThread
+
+        return BleThread(
+            self.targets,
+            self.backend,
+            speed=speed,
+            setup=self.setup,
+            teardown=self.teardown,
+            stop_after=stop_after,
+            **kw,
+        )
+
 
 def _parse_assignment(spec: dict[str, str] | None) -> dict[str, tuple[str, float | None]]:
     setup = {k: (p, r) for k, (p, r) in DEFAULT_SETUP.items()}
